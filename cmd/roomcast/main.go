@@ -1,0 +1,58 @@
+// Command roomcast is the roomcast server and its tools in one binary:
+//
+//	roomcast serve   the chat server (gRPC) with health on the HTTP port
+//	roomcast chat    Socket.IO's chat example in a terminal
+//
+// Every flag can also be set by a ROOMCAST_* environment variable named
+// after it (--grpc-addr is ROOMCAST_GRPC_ADDR); a flag on the command line
+// wins over the environment.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: roomcast <command> [flags]
+
+commands:
+  serve   run the server
+  chat    chat in a terminal
+
+Run "roomcast <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], stderr)
+	case "chat":
+		err = runChat(ctx, args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "roomcast: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "roomcast %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

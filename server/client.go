@@ -1,0 +1,200 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// client is one ChatService/Connect stream and its sockets, one per
+// namespace. Three goroutines serve it: the gRPC handler, which waits for
+// the end and cleans up; a reader, which handles frames in order; and the
+// writer's drain goroutine, which exists only while there is output.
+type client struct {
+	srv    *Server
+	stream grpc.ServerStream
+	sess   *session
+	w      *writer
+	acks   ackTable
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace name
+	closed  bool
+
+	done      chan struct{}
+	closeOnce sync.Once
+	reason    string
+	status    error // what the handler returns
+}
+
+func newClient(srv *Server, stream grpc.ServerStream, sess *session) *client {
+	c := &client{
+		srv:     srv,
+		stream:  stream,
+		sess:    sess,
+		sockets: make(map[string]*Socket),
+		done:    make(chan struct{}),
+		log:     srv.log.With("peer", sess.peer),
+	}
+	c.w = &writer{
+		send:     func(f *encodedFrame) error { return stream.SendMsg(f) },
+		maxQueue: srv.opts.maxQueueBytes,
+		maxFrame: srv.opts.maxFrameBytes,
+		stats:    &srv.stats,
+		onOverflow: func() {
+			c.close(ReasonSlowConsumer, status.Error(codes.ResourceExhausted, ReasonSlowConsumer))
+		},
+		onError: func(err error) { c.close(transportReason(err), nil) },
+	}
+	return c
+}
+
+// run serves the stream until it ends, then disconnects every socket.
+func (c *client) run() error {
+	c.log.Info("client connected")
+	go c.readLoop()
+	<-c.done
+
+	// Clients still listening are told why their sockets end; a slow
+	// consumer's queue is full and a closed transport has nobody to tell.
+	notify := c.reason == ReasonServerShuttingDown || c.reason == ReasonInternalError
+	c.mu.Lock()
+	c.closed = true
+	sockets := c.sockets
+	c.sockets = nil
+	c.mu.Unlock()
+	for _, s := range sockets {
+		c.teardown(s, c.reason, notify)
+	}
+	wait := c.srv.opts.drainTimeout
+	if !notify {
+		wait = 0
+	}
+	c.w.close(wait)
+	c.log.Info("client disconnected", "reason", c.reason)
+	return c.status
+}
+
+func (c *client) readLoop() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic while handling a frame", "panic", r, "stack", string(debug.Stack()))
+			c.close(ReasonInternalError, status.Error(codes.Internal, "internal error while handling a frame"))
+		}
+	}()
+	for {
+		f := new(roomcastv1.ClientFrame)
+		if err := c.stream.RecvMsg(f); err != nil {
+			c.close(transportReason(err), nil)
+			return
+		}
+		c.handle(f)
+	}
+}
+
+// close ends the client once; the first reason wins.
+func (c *client) close(reason string, st error) {
+	c.closeOnce.Do(func() {
+		c.reason, c.status = reason, st
+		close(c.done)
+	})
+}
+
+func transportReason(err error) string {
+	if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+		return ReasonTransportClose
+	}
+	return ReasonTransportError
+}
+
+func (c *client) socket(namespace string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[namespace]
+}
+
+// attach registers a new socket unless the client is closing or already
+// has one in the namespace.
+func (c *client) attach(s *Socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.sockets[s.ns.name] != nil {
+		return false
+	}
+	c.sockets[s.ns.name] = s
+	return true
+}
+
+// disconnectSocket ends one socket, once, from any goroutine.
+func (c *client) disconnectSocket(s *Socket, reason string, notify bool) {
+	c.mu.Lock()
+	if c.sockets[s.ns.name] != s {
+		c.mu.Unlock()
+		return
+	}
+	delete(c.sockets, s.ns.name)
+	c.mu.Unlock()
+	c.teardown(s, reason, notify)
+}
+
+func (c *client) teardown(s *Socket, reason string, notify bool) {
+	hooks := s.ns.listeners()
+	for _, fn := range hooks.onDisconnecting {
+		fn(s, reason)
+	}
+	s.ns.remove(s)
+	c.acks.failSocket(s.id, Errorf(CodeUnavailable, "socket disconnected: %s", reason))
+	if notify {
+		c.send(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Disconnected{
+			Disconnected: &roomcastv1.Disconnected{Namespace: s.ns.name, Reason: reason},
+		}})
+	}
+	c.srv.stats.sockets.Add(-1)
+	c.log.Info("namespace disconnect", "namespace", s.ns.name, "sid", s.id, "reason", reason)
+	for _, fn := range hooks.onDisconnect {
+		fn(s, reason)
+	}
+}
+
+// send queues a control frame.
+func (c *client) send(f *roomcastv1.ServerFrame) {
+	b, err := proto.Marshal(f)
+	if err != nil {
+		c.log.Error("cannot encode a frame", "error", err)
+		return
+	}
+	c.w.enqueue(outItem{data: b, control: true}, false)
+}
+
+// reply answers a frame.
+func (c *client) reply(ref uint64, data *structpb.Value, refusal *Error) {
+	r := &roomcastv1.Reply{Ref: ref, Data: data}
+	if refusal != nil {
+		r.Error = refusal.proto()
+	}
+	c.send(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Reply{Reply: r}})
+}
+
+// refuseConnect answers a connect that will not happen with connect_error,
+// and with a reply too when the frame had a ref.
+func (c *client) refuseConnect(ref uint64, namespace string, refusal *Error) {
+	data, _ := toValue(refusal.Data)
+	c.send(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_ConnectError{
+		ConnectError: &roomcastv1.ConnectError{Namespace: namespace, Message: refusal.Message, Data: data},
+	}})
+	if ref != 0 {
+		c.reply(ref, nil, refusal)
+	}
+	c.log.Info("namespace connect refused", "namespace", namespace, "reason", refusal.Message)
+}

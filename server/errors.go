@@ -1,0 +1,68 @@
+package server
+
+import (
+	"fmt"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// Reply codes: the gRPC canonical code names, so that clients in any
+// language can map a refused frame onto the error type they already have.
+const (
+	CodeInvalidArgument    = "INVALID_ARGUMENT"
+	CodeNotFound           = "NOT_FOUND"
+	CodeFailedPrecondition = "FAILED_PRECONDITION"
+	CodeAlreadyExists      = "ALREADY_EXISTS"
+	CodePermissionDenied   = "PERMISSION_DENIED"
+	CodeResourceExhausted  = "RESOURCE_EXHAUSTED"
+	CodeDeadlineExceeded   = "DEADLINE_EXCEEDED"
+	CodeUnavailable        = "UNAVAILABLE"
+	CodeInternal           = "INTERNAL"
+	// CodeUnknown is a Go handler's error that carries no code of its own.
+	CodeUnknown = "UNKNOWN"
+)
+
+// Disconnect reasons, named as Socket.IO names them where it has a name.
+const (
+	ReasonClientNamespaceDisconnect = "client namespace disconnect"
+	ReasonServerNamespaceDisconnect = "server namespace disconnect"
+	ReasonTransportClose            = "transport close"
+	ReasonTransportError            = "transport error"
+	ReasonServerShuttingDown        = "server shutting down"
+	ReasonSlowConsumer              = "slow consumer"
+	ReasonInternalError             = "internal error"
+)
+
+// Messages of refusals that clients and tests match on.
+const (
+	MessageInvalidNamespace = "invalid namespace"
+	MessageNotConnected     = "not connected to namespace"
+)
+
+// Error is a refusal: the error of a reply, or, returned by namespace
+// middleware, a connect_error whose Data reaches the client as err.data.
+type Error struct {
+	Code    string
+	Message string
+	Data    any
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds an Error with a code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// asError turns any error into an Error, keeping its code when it has one.
+func asError(err error, fallbackCode string) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Code: fallbackCode, Message: err.Error()}
+}
+
+func (e *Error) proto() *roomcastv1.Error {
+	data, _ := toValue(e.Data)
+	return &roomcastv1.Error{Code: e.Code, Message: e.Message, Data: data}
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// ServerOptions returns what a grpc.Server needs to carry the chat service:
+// the codec that passes pre-encoded frames through, the connection-level
+// interceptors (logging, panic recovery) followed by namespace middleware,
+// and keepalive so that vanished peers are noticed.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
+		s.log.Log(ctx, slog.Level(level), msg, fields...)
+	})
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		s.log.ErrorContext(ctx, "panic in a gRPC handler", "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})}
+	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(newPassThroughCodec()),
+		grpc.ChainUnaryInterceptor(
+			logging.UnaryServerInterceptor(logger, logOpts...),
+			recovery.UnaryServerInterceptor(recoverOpts...),
+		),
+		grpc.ChainStreamInterceptor(
+			logging.StreamServerInterceptor(logger, logOpts...),
+			recovery.StreamServerInterceptor(recoverOpts...),
+			s.StreamInterceptor(),
+		),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+}
+
+// NewGRPCServer returns a grpc.Server with ServerOptions and extra options,
+// serving ChatService, grpc.health.v1 and server reflection (so that
+// `grpcurl list` works).
+func (s *Server) NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
+	g := grpc.NewServer(append(s.ServerOptions(), extra...)...)
+	s.Register(g)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+	return g
+}
+
+// Register adds ChatService to a gRPC server built with ServerOptions.
+func (s *Server) Register(r grpc.ServiceRegistrar) {
+	roomcastv1.RegisterChatServiceServer(r, chatService{srv: s})
+	s.health.SetServingStatus(roomcastv1.ChatService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+}
+
+type chatService struct {
+	roomcastv1.UnimplementedChatServiceServer
+	srv *Server
+}
+
+func (cs chatService) Connect(stream roomcastv1.ChatService_ConnectServer) error {
+	var ss grpc.ServerStream = stream
+	sess := sessionFrom(stream.Context())
+	if sess == nil {
+		g := cs.srv.guard(stream)
+		ss, sess = g, g.sess
+	}
+	c := newClient(cs.srv, ss, sess)
+	sess.client = c
+	if !cs.srv.addClient(c) {
+		return status.Error(codes.Unavailable, ReasonServerShuttingDown)
+	}
+	defer cs.srv.removeClient(c)
+	return c.run()
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxNameBytes bounds namespace, room and event names.
+const maxNameBytes = 256
+
+// reservedEvents are Socket.IO's own event names; a client emitting one
+// would be confused with the protocol's lifecycle.
+var reservedEvents = map[string]bool{
+	"connect":        true,
+	"connect_error":  true,
+	"disconnect":     true,
+	"disconnecting":  true,
+	"newListener":    true,
+	"removeListener": true,
+}
+
+// newSID returns 128 random bits, URL-safe: unguessable, so knowing a sid
+// is what makes a private message private.
+func newSID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// canonicalNamespace maps the empty name to "/", as Socket.IO clients do.
+func canonicalNamespace(name string) string {
+	if name == "" {
+		return "/"
+	}
+	return name
+}
+
+func checkNamespace(name string) *Error {
+	if name[0] != '/' {
+		return Errorf(CodeInvalidArgument, "namespace %q must start with /", name)
+	}
+	return checkName("namespace", name)
+}
+
+func checkRoom(room string) *Error {
+	if room == "" {
+		return Errorf(CodeInvalidArgument, "room name must not be empty")
+	}
+	return checkName("room", room)
+}
+
+func checkEvent(event string) *Error {
+	if event == "" {
+		return Errorf(CodeInvalidArgument, "event name must not be empty")
+	}
+	if reservedEvents[event] {
+		return Errorf(CodeInvalidArgument, "event name %q is reserved", event)
+	}
+	return checkName("event", event)
+}
+
+func checkName(kind, name string) *Error {
+	if len(name) > maxNameBytes {
+		return Errorf(CodeInvalidArgument, "%s name is longer than %d bytes", kind, maxNameBytes)
+	}
+	if !utf8.ValidString(name) {
+		return Errorf(CodeInvalidArgument, "%s name is not valid UTF-8", kind)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return Errorf(CodeInvalidArgument, "%s name %q contains a control character", kind, name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/server/adapter"
+)
+
+// BroadcastOperator selects the sockets of a namespace that an emit
+// reaches. It is a value: To, Except and Volatile return a new operator and
+// leave the receiver as it was, so operators can be shared and reused.
+type BroadcastOperator struct {
+	ns       *Namespace
+	rooms    []string
+	except   []string
+	volatile bool
+	from     string // the sending socket, which a broadcast never reaches
+}
+
+// To adds target rooms; the event reaches their union, each socket once.
+// With no rooms at all it reaches the whole namespace.
+func (o BroadcastOperator) To(rooms ...string) BroadcastOperator {
+	o.rooms = append(slices.Clip(o.rooms), rooms...)
+	return o
+}
+
+// Except removes the sockets of these rooms from the targets.
+func (o BroadcastOperator) Except(rooms ...string) BroadcastOperator {
+	o.except = append(slices.Clip(o.except), rooms...)
+	return o
+}
+
+// Volatile drops the event for sockets whose queue is full instead of
+// disconnecting them as slow consumers.
+func (o BroadcastOperator) Volatile() BroadcastOperator {
+	o.volatile = true
+	return o
+}
+
+func (o BroadcastOperator) targets() adapter.Targets {
+	return adapter.Targets{Rooms: o.rooms, Except: o.except}
+}
+
+// Emit sends the event to the selected sockets and reports how many on
+// this node it was queued for. Data is anything JSON-like; []byte goes in
+// the event's binary field.
+func (o BroadcastOperator) Emit(event string, data any) (int, error) {
+	if err := checkEvent(event); err != nil {
+		return 0, err
+	}
+	value, binary, err := splitPayload(data)
+	if err != nil {
+		return 0, err
+	}
+	return o.emit(event, value, binary)
+}
+
+func (o BroadcastOperator) emit(event string, data *structpb.Value, binary []byte) (int, error) {
+	encoded, err := proto.Marshal(&roomcastv1.Event{
+		Namespace: o.ns.name,
+		Event:     event,
+		Data:      data,
+		Binary:    binary,
+		FromSid:   o.from,
+	})
+	if err != nil {
+		return 0, Errorf(CodeInvalidArgument, "cannot encode event: %v", err)
+	}
+	return o.ns.adapter.Broadcast(&adapter.Packet{Event: encoded, Volatile: o.volatile}, o.targets()), nil
+}
+
+// SocketIDs lists the sids of the selected sockets.
+func (o BroadcastOperator) SocketIDs() []string { return o.ns.adapter.Sockets(o.targets()) }
+
+// Sockets returns the selected sockets of this node (Socket.IO's
+// fetchSockets on one node).
+func (o BroadcastOperator) Sockets() []*Socket {
+	var out []*Socket
+	for _, sid := range o.SocketIDs() {
+		if s := o.ns.Socket(sid); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SocketsJoin makes the selected sockets join rooms.
+func (o BroadcastOperator) SocketsJoin(rooms ...string) error {
+	for _, room := range rooms {
+		if err := checkRoom(room); err != nil {
+			return err
+		}
+	}
+	for _, s := range o.Sockets() {
+		o.ns.adapter.AddAll(s, rooms...)
+	}
+	return nil
+}
+
+// SocketsLeave makes the selected sockets leave rooms.
+func (o BroadcastOperator) SocketsLeave(rooms ...string) {
+	for _, s := range o.Sockets() {
+		o.ns.adapter.Del(s.id, rooms...)
+	}
+}
+
+// DisconnectSockets disconnects the selected sockets; each client gets
+// `disconnected` with the reason ("server namespace disconnect" if empty).
+func (o BroadcastOperator) DisconnectSockets(reason string) {
+	for _, s := range o.Sockets() {
+		s.Disconnect(reason)
+	}
+}
+
+// splitPayload puts []byte in an event's binary field and anything else in
+// its JSON-like data.
+func splitPayload(data any) (*structpb.Value, []byte, error) {
+	if b, ok := data.([]byte); ok {
+		return nil, b, nil
+	}
+	value, err := toValue(data)
+	if err != nil {
+		return nil, nil, Errorf(CodeInvalidArgument, "%v", err)
+	}
+	return value, nil, nil
+}

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/roomcast/roomcast/server/adapter"
+	"github.com/roomcast/roomcast/server/adapter/memory"
+)
+
+// Option configures a Server.
+type Option func(*options)
+
+type options struct {
+	logger          *slog.Logger
+	adapter         func(namespace string) adapter.Adapter
+	maxQueueBytes   int
+	maxFrameBytes   int
+	maxPayloadBytes int
+	drainTimeout    time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		logger:  slog.Default(),
+		adapter: func(string) adapter.Adapter { return memory.New() },
+		// A client that falls this far behind is a slow consumer.
+		maxQueueBytes: 4 << 20,
+		// Well under grpc's default 4 MiB receive limit of clients.
+		maxFrameBytes: 1 << 20,
+		// Socket.IO's maxHttpBufferSize is 1e6 bytes.
+		maxPayloadBytes: 1 << 20,
+		drainTimeout:    2 * time.Second,
+	}
+}
+
+// WithLogger sets the logger of connects, disconnects and errors.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithAdapter sets how each namespace's room index is made; the default
+// keeps it in memory.
+func WithAdapter(newAdapter func(namespace string) adapter.Adapter) Option {
+	return func(o *options) { o.adapter = newAdapter }
+}
+
+// WithMaxQueueBytes bounds each client's outgoing queue. Past it, volatile
+// events are dropped and anything else disconnects the client as a slow
+// consumer.
+func WithMaxQueueBytes(n int) Option { return func(o *options) { o.maxQueueBytes = n } }
+
+// WithMaxFrameBytes bounds the frames that pack several events; keep it
+// below the receive limit of clients (grpc's default is 4 MiB).
+func WithMaxFrameBytes(n int) Option { return func(o *options) { o.maxFrameBytes = n } }
+
+// WithMaxPayloadBytes bounds an event's data plus binary.
+func WithMaxPayloadBytes(n int) Option { return func(o *options) { o.maxPayloadBytes = n } }
+
+// WithDrainTimeout bounds how long a closing client's last frames (the
+// reasons it is disconnected) may take to send.
+func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drainTimeout = d } }

@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/status"
+)
+
+// Server is the hub: namespaces, their sockets and rooms, and the client
+// streams that carry them.
+type Server struct {
+	opts   options
+	log    *slog.Logger
+	stats  stats
+	health *health.Server
+
+	mu         sync.RWMutex
+	namespaces map[string]*Namespace
+	patterns   []*NamespacePattern
+	clients    map[*client]struct{}
+	closing    bool
+}
+
+// New returns a server with the namespace "/".
+func New(opts ...Option) *Server {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Server{
+		opts:       o,
+		log:        o.logger,
+		health:     health.NewServer(),
+		namespaces: make(map[string]*Namespace),
+		clients:    make(map[*client]struct{}),
+	}
+	s.Of("/")
+	return s
+}
+
+// Of returns the static namespace of that name, creating it if needed. A
+// name without a leading "/" gets one, as in Socket.IO.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns := s.namespaces[name]; ns != nil {
+		return ns
+	}
+	ns := newNamespace(s, name, nil)
+	s.namespaces[name] = ns
+	return ns
+}
+
+// OfPattern declares dynamic namespaces: a connect to an unknown name that
+// the expression matches creates that namespace. Patterns are tried in the
+// order declared; anchor the expression (^...$) to match whole names.
+func (s *Server) OfPattern(re *regexp.Regexp) *NamespacePattern {
+	p := &NamespacePattern{re: re}
+	s.mu.Lock()
+	s.patterns = append(s.patterns, p)
+	s.mu.Unlock()
+	return p
+}
+
+// Namespaces returns the namespaces that exist, sorted by name.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	out := make([]*Namespace, 0, len(s.namespaces))
+	for _, ns := range s.namespaces {
+		out = append(out, ns)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// namespace returns the namespace a client may connect to by that name,
+// creating it from a pattern if needed, or nil.
+func (s *Server) namespace(name string) *Namespace {
+	s.mu.RLock()
+	ns := s.namespaces[name]
+	patterns := s.patterns
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, p := range patterns {
+		if !p.re.MatchString(name) {
+			continue
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ns := s.namespaces[name]; ns != nil {
+			return ns
+		}
+		ns := newNamespace(s, name, p)
+		s.namespaces[name] = ns
+		return ns
+	}
+	return nil
+}
+
+func (s *Server) addClient(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.clients[c] = struct{}{}
+	s.stats.clients.Add(1)
+	return true
+}
+
+func (s *Server) removeClient(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+	s.stats.clients.Add(-1)
+}
+
+// Shutdown tells every client that the server is shutting down, ends their
+// streams, and refuses new ones. Health reports NOT_SERVING from then on.
+// It returns without waiting; Stop waits.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	clients := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	s.health.Shutdown()
+	for _, c := range clients {
+		c.close(ReasonServerShuttingDown, status.Error(codes.Unavailable, ReasonServerShuttingDown))
+	}
+}
+
+// Ready reports whether the server accepts clients.
+func (s *Server) Ready() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return !s.closing
+}
+
+// Stop shuts the hub down and stops g gracefully; when ctx ends first, it
+// stops g at once.
+func (s *Server) Stop(ctx context.Context, g *grpc.Server) error {
+	s.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		g.Stop()
+		<-done
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/mem"
+)
+
+// outItem is one thing queued for a client: an encoded Event shared with
+// other recipients, or an encoded control ServerFrame (reply, connected...).
+type outItem struct {
+	data    []byte
+	control bool
+}
+
+// writer is a client's bounded outgoing queue. Publishers append and never
+// wait for the network; a goroutine that exists only while there is
+// something to send drains the queue, packing consecutive events into one
+// ServerFrame so that a burst costs one SendMsg rather than one per event.
+type writer struct {
+	send       func(*encodedFrame) error
+	maxQueue   int // bytes
+	maxFrame   int // bytes per packed frame; one larger event goes alone
+	onOverflow func()
+	onError    func(error)
+	stats      *stats
+
+	mu      sync.Mutex
+	queue   []outItem
+	spare   []outItem
+	queued  int
+	running bool
+	idle    chan struct{} // closed when the running drain goroutine exits
+	closing bool          // refuse new items
+	stopped bool          // send nothing more
+
+	// Owned by the drain goroutine.
+	events [][]byte
+	frame  encodedFrame
+}
+
+// enqueue queues an item. When it does not fit, a volatile item is dropped
+// and anything else ends the client as a slow consumer. It reports whether
+// the item was queued.
+func (w *writer) enqueue(it outItem, volatile bool) bool {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return false
+	}
+	if w.queued+len(it.data) > w.maxQueue && w.queued > 0 {
+		w.closing = !volatile
+		w.mu.Unlock()
+		if volatile {
+			w.stats.droppedVolatile.Add(1)
+		} else {
+			w.stats.slowConsumers.Add(1)
+			w.onOverflow()
+		}
+		return false
+	}
+	w.queue = append(w.queue, it)
+	w.queued += len(it.data)
+	start := !w.running
+	if start {
+		w.running = true
+		w.idle = make(chan struct{})
+	}
+	w.mu.Unlock()
+	if start {
+		go w.drain()
+	}
+	return true
+}
+
+func (w *writer) drain() {
+	for {
+		w.mu.Lock()
+		if w.stopped || len(w.queue) == 0 {
+			w.running = false
+			close(w.idle)
+			w.mu.Unlock()
+			return
+		}
+		batch := w.queue
+		w.queue, w.spare = w.spare, nil
+		w.queued = 0
+		w.mu.Unlock()
+
+		err := w.write(batch)
+		clear(batch)
+
+		w.mu.Lock()
+		w.spare = batch[:0]
+		if err != nil {
+			w.stopped, w.closing = true, true
+		}
+		w.mu.Unlock()
+		if err != nil {
+			w.onError(err)
+		}
+	}
+}
+
+// write sends a batch in order: runs of events packed into frames of at
+// most maxFrame bytes, control frames as they are.
+func (w *writer) write(batch []outItem) error {
+	w.events = w.events[:0]
+	size := 0
+	for _, it := range batch {
+		if !it.control && (size == 0 || size+len(it.data) <= w.maxFrame) {
+			w.events = append(w.events, it.data)
+			size += len(it.data)
+			continue
+		}
+		if err := w.flushEvents(); err != nil {
+			return err
+		}
+		size = 0
+		if it.control {
+			if err := w.sendBuffer(mem.SliceBuffer(it.data)); err != nil {
+				return err
+			}
+			continue
+		}
+		w.events = append(w.events, it.data)
+		size = len(it.data)
+	}
+	return w.flushEvents()
+}
+
+func (w *writer) flushEvents() error {
+	if len(w.events) == 0 {
+		return nil
+	}
+	pool := mem.DefaultBufferPool()
+	bp := pool.Get(eventFrameSize(w.events))
+	*bp = appendEventFrame((*bp)[:0], w.events)
+	w.stats.deliveries.Add(int64(len(w.events)))
+	clear(w.events)
+	w.events = w.events[:0]
+	// grpc frees the buffer back to the pool once it is on the wire.
+	return w.sendBuffer(mem.NewBuffer(bp, pool))
+}
+
+func (w *writer) sendBuffer(b mem.Buffer) error {
+	w.frame.buf = b
+	err := w.send(&w.frame)
+	w.frame.buf = nil
+	return err
+}
+
+// close refuses new items, gives the drain goroutine up to wait to send
+// what is queued (a client's last disconnected frames), then stops sending.
+// A send blocked on flow control is ended by the stream's end, which the
+// caller brings about by returning from the handler.
+func (w *writer) close(wait time.Duration) {
+	w.mu.Lock()
+	w.closing = true
+	running, idle := w.running, w.idle
+	w.mu.Unlock()
+	if running && wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-idle:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	w.mu.Lock()
+	w.stopped = true
+	w.queue, w.spare, w.queued = nil, nil, 0
+	w.mu.Unlock()
+}
