@@ -75,3 +75,19 @@ func checkName(kind, name string) *Error {
 	}
 	return nil
 }
+
+// ValidateRoom reports why a room name is refused, or nil.
+func ValidateRoom(room string) error {
+	if err := checkRoom(room); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ValidateEvent reports why an event name is refused, or nil.
+func ValidateEvent(event string) error {
+	if err := checkEvent(event); err != nil {
+		return err
+	}
+	return nil
+}

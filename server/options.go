@@ -18,6 +18,7 @@ type options struct {
 	maxFrameBytes   int
 	maxPayloadBytes int
 	drainTimeout    time.Duration
+	nodeID          string
 }
 
 func defaultOptions() options {
@@ -31,6 +32,7 @@ func defaultOptions() options {
 		// Socket.IO's maxHttpBufferSize is 1e6 bytes.
 		maxPayloadBytes: 1 << 20,
 		drainTimeout:    2 * time.Second,
+		nodeID:          newNodeID(),
 	}
 }
 
@@ -58,3 +60,7 @@ func WithMaxPayloadBytes(n int) Option { return func(o *options) { o.maxPayloadB
 // WithDrainTimeout bounds how long a closing client's last frames (the
 // reasons it is disconnected) may take to send.
 func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drainTimeout = d } }
+
+// WithNodeID names this node in a cluster and in the admin API's socket
+// listings; a random id by default.
+func WithNodeID(id string) Option { return func(o *options) { o.nodeID = id } }

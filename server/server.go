@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,10 +18,11 @@ import (
 // Server is the hub: namespaces, their sockets and rooms, and the client
 // streams that carry them.
 type Server struct {
-	opts   options
-	log    *slog.Logger
-	stats  stats
-	health *health.Server
+	opts    options
+	log     *slog.Logger
+	stats   stats
+	health  *health.Server
+	started time.Time
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -39,6 +41,7 @@ func New(opts ...Option) *Server {
 		opts:       o,
 		log:        o.logger,
 		health:     health.NewServer(),
+		started:    time.Now(),
 		namespaces: make(map[string]*Namespace),
 		clients:    make(map[*client]struct{}),
 	}

@@ -10,13 +10,18 @@ import (
 	"net/http"
 	"time"
 
+	"google.golang.org/grpc"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 	"github.com/roomcast/roomcast/server"
+	"github.com/roomcast/roomcast/server/admin"
 )
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	grpcAddr := fs.String("grpc-addr", ":50051", "gRPC listen address")
-	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address (health)")
+	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address: REST admin, health, OpenAPI")
+	adminToken := fs.String("admin-token", "", "bearer token of the admin API; the admin API is off without one")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -28,7 +33,13 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	srv := server.New(server.WithLogger(logger))
-	grpcServer := srv.NewGRPCServer()
+	grpcServer := srv.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(*adminToken, logger)))
+	roomcastv1.RegisterAdminServiceServer(grpcServer, admin.New(srv))
+	gateway, err := admin.NewGateway(ctx, grpcServer)
+	if err != nil {
+		return err
+	}
+	defer gateway.Close()
 	grpcLis, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {
 		return err
@@ -38,7 +49,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		grpcLis.Close()
 		return err
 	}
-	httpServer := &http.Server{Handler: srv.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	httpMux := http.NewServeMux()
+	httpMux.Handle("/v1/", gateway)
+	httpMux.Handle("GET /openapi.json", gateway)
+	httpMux.Handle("/", srv.HTTPHandler())
+	httpServer := &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second}
 
 	failed := make(chan error, 2)
 	go func() { failed <- grpcServer.Serve(grpcLis) }()

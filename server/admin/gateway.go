@@ -1,0 +1,63 @@
+package admin
+
+import (
+	"context"
+	"net"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/roomcast/roomcast/gen/openapi"
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// Gateway serves AdminService as REST/JSON and its OpenAPI document at
+// /openapi.json. Requests go through g itself, over an in-process
+// connection, so that REST calls meet the same interceptors (token,
+// logging, recovery) as gRPC calls. Close releases the connection.
+type Gateway struct {
+	http.Handler
+	conn *grpc.ClientConn
+	lis  *bufconn.Listener
+}
+
+// NewGateway serves g on an in-process listener and returns the REST
+// handler in front of it. Call it before g.Serve's siblings stop g.
+func NewGateway(ctx context.Context, g *grpc.Server) (*Gateway, error) {
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = g.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///admin",
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+	)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	// Namespace names contain "/", percent-encoded in paths (%2Fchat). This
+	// mode routes on "/" alone and leaves %2F in the value, which the
+	// service decodes.
+	mux := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved))
+	if err := roomcastv1.RegisterAdminServiceHandler(ctx, mux, conn); err != nil {
+		conn.Close()
+		lis.Close()
+		return nil, err
+	}
+	h := http.NewServeMux()
+	h.Handle("/v1/", mux)
+	h.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document)
+	})
+	return &Gateway{Handler: h, conn: conn, lis: lis}, nil
+}
+
+// Close ends the in-process connection.
+func (gw *Gateway) Close() error {
+	err := gw.conn.Close()
+	gw.lis.Close()
+	return err
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"runtime/debug"
+	"time"
+)
+
+// Version is the server's version: set at link time
+// (-ldflags "-X github.com/roomcast/roomcast/server.Version=v1.2.3"), or
+// taken from the module's build information.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+// newNodeID names a process in a cluster when no name is given.
+func newNodeID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// NodeID returns the name of this node.
+func (s *Server) NodeID() string { return s.opts.nodeID }
+
+// StartedAt returns when the server was created.
+func (s *Server) StartedAt() time.Time { return s.started }
+
+// Version returns the server's version.
+func (s *Server) Version() string { return version() }
+
+// Lookup returns the namespace of that name if it exists, without creating
+// it.
+func (s *Server) Lookup(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.namespaces[name]
+}
