@@ -156,6 +156,7 @@ func (c *client) onEmit(ef *roomcastv1.EmitFrame, broadcast bool) (*structpb.Val
 			size, c.srv.opts.maxPayloadBytes)
 	}
 	c.srv.stats.eventsIn.Add(1)
+	s.ns.eventsIn.Add(1)
 
 	var answer any
 	if h := s.ns.handler(ef.Event); h != nil {

@@ -20,7 +20,7 @@ import (
 
 // ServerOptions returns what a grpc.Server needs to carry the chat service:
 // the codec that passes pre-encoded frames through, the connection-level
-// interceptors (logging, panic recovery) followed by namespace middleware,
+// interceptors (metrics, logging, panic recovery) followed by namespace middleware,
 // and keepalive so that vanished peers are noticed.
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
@@ -34,10 +34,12 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ForceServerCodecV2(newPassThroughCodec()),
 		grpc.ChainUnaryInterceptor(
+			s.metrics.grpc.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			recovery.UnaryServerInterceptor(recoverOpts...),
 		),
 		grpc.ChainStreamInterceptor(
+			s.metrics.grpc.StreamServerInterceptor(),
 			logging.StreamServerInterceptor(logger, logOpts...),
 			recovery.StreamServerInterceptor(recoverOpts...),
 			s.StreamInterceptor(),

@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // HTTPHandler serves the operations endpoints of the HTTP port: /healthz
-// (the process is alive) and /readyz (it accepts clients; false once
-// shutting down).
+// (the process is alive), /readyz (it accepts clients; false once shutting
+// down) and /metrics (Prometheus).
 func (s *Server) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -20,6 +22,7 @@ func (s *Server) HTTPHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	return mux
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/roomcast/roomcast/server/adapter"
 )
@@ -18,6 +19,9 @@ type Namespace struct {
 
 	mu      sync.RWMutex
 	sockets map[string]*Socket
+
+	eventsIn atomic.Int64 // events received from clients
+	queued   atomic.Int64 // deliveries handed to client queues
 }
 
 func newNamespace(srv *Server, name string, pattern *NamespacePattern) *Namespace {
@@ -139,4 +143,18 @@ func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
 	delete(n.sockets, s.id)
 	n.mu.Unlock()
+}
+
+// counts returns the namespace's sockets and rooms, sockets' own rooms not
+// counted as rooms.
+func (n *Namespace) counts() (sockets, rooms int) {
+	sizes := n.adapter.RoomSizes()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for room := range sizes {
+		if n.sockets[room] == nil {
+			rooms++
+		}
+	}
+	return len(n.sockets), rooms
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -70,7 +71,11 @@ func (o BroadcastOperator) emit(event string, data *structpb.Value, binary []byt
 	if err != nil {
 		return 0, Errorf(CodeInvalidArgument, "cannot encode event: %v", err)
 	}
-	return o.ns.adapter.Broadcast(&adapter.Packet{Event: encoded, Volatile: o.volatile}, o.targets()), nil
+	start := time.Now()
+	n := o.ns.adapter.Broadcast(&adapter.Packet{Event: encoded, Volatile: o.volatile}, o.targets())
+	o.ns.srv.metrics.fanout.Observe(time.Since(start).Seconds())
+	o.ns.queued.Add(int64(n))
+	return n, nil
 }
 
 // SocketIDs lists the sids of the selected sockets.

@@ -23,6 +23,7 @@ type Server struct {
 	stats   stats
 	health  *health.Server
 	started time.Time
+	metrics *metrics
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -45,6 +46,7 @@ func New(opts ...Option) *Server {
 		namespaces: make(map[string]*Namespace),
 		clients:    make(map[*client]struct{}),
 	}
+	s.metrics = newMetrics(s)
 	s.Of("/")
 	return s
 }
