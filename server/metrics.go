@@ -58,7 +58,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.DroppedVolatile), "volatile")
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.SlowConsumers), "slow consumer")
 	for _, ns := range m.srv.Namespaces() {
-		sockets, rooms := ns.counts()
+		sockets, rooms := ns.Counts()
 		ch <- prometheus.MustNewConstMetric(m.sockets, prometheus.GaugeValue, float64(sockets), ns.name)
 		ch <- prometheus.MustNewConstMetric(m.rooms, prometheus.GaugeValue, float64(rooms), ns.name)
 		ch <- prometheus.MustNewConstMetric(m.eventsIn, prometheus.CounterValue, float64(ns.eventsIn.Load()), ns.name)

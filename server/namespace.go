@@ -145,9 +145,9 @@ func (n *Namespace) remove(s *Socket) {
 	n.mu.Unlock()
 }
 
-// counts returns the namespace's sockets and rooms, sockets' own rooms not
-// counted as rooms.
-func (n *Namespace) counts() (sockets, rooms int) {
+// Counts returns how many sockets and rooms the namespace has on this node;
+// sockets' own rooms do not count as rooms.
+func (n *Namespace) Counts() (sockets, rooms int) {
 	sizes := n.adapter.RoomSizes()
 	n.mu.RLock()
 	defer n.mu.RUnlock()

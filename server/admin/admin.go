@@ -35,9 +35,8 @@ func New(srv *server.Server) *Service { return &Service{srv: srv} }
 func (a *Service) ListNamespaces(context.Context, *roomcastv1.ListNamespacesRequest) (*roomcastv1.ListNamespacesResponse, error) {
 	resp := &roomcastv1.ListNamespacesResponse{}
 	for _, ns := range a.srv.Namespaces() {
-		resp.Namespaces = append(resp.Namespaces, &roomcastv1.NamespaceInfo{
-			Name: ns.Name(), Sockets: int64(len(ns.Sockets())),
-		})
+		sockets, _ := ns.Counts()
+		resp.Namespaces = append(resp.Namespaces, &roomcastv1.NamespaceInfo{Name: ns.Name(), Sockets: int64(sockets)})
 	}
 	return resp, nil
 }
@@ -185,12 +184,9 @@ func (a *Service) GetStats(context.Context, *roomcastv1.GetStatsRequest) (*roomc
 		Version:          a.srv.Version(),
 	}
 	for _, ns := range a.srv.Namespaces() {
-		resp.NamespaceSockets[ns.Name()] = int64(len(ns.Sockets()))
-		for room := range ns.RoomSizes() {
-			if ns.Socket(room) == nil {
-				resp.Rooms++
-			}
-		}
+		sockets, rooms := ns.Counts()
+		resp.NamespaceSockets[ns.Name()] = int64(sockets)
+		resp.Rooms += int64(rooms)
 	}
 	return resp, nil
 }
