@@ -2,25 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
-	"google.golang.org/grpc"
-
-	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
-	"github.com/roomcast/roomcast/server"
-	"github.com/roomcast/roomcast/server/admin"
+	"github.com/roomcast/roomcast/internal/app"
 )
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	grpcAddr := fs.String("grpc-addr", ":50051", "gRPC listen address")
-	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address: REST admin, health, OpenAPI")
+	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address: REST admin, OpenAPI, health, metrics")
 	adminToken := fs.String("admin-token", "", "bearer token of the admin API; the admin API is off without one")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
@@ -32,14 +26,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	srv := server.New(server.WithLogger(logger))
-	grpcServer := srv.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(*adminToken, logger)))
-	roomcastv1.RegisterAdminServiceServer(grpcServer, admin.New(srv))
-	gateway, err := admin.NewGateway(ctx, grpcServer)
+	node, err := app.New(ctx, app.Config{Logger: logger, AdminToken: *adminToken})
 	if err != nil {
 		return err
 	}
-	defer gateway.Close()
 	grpcLis, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {
 		return err
@@ -49,31 +39,21 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		grpcLis.Close()
 		return err
 	}
-	httpMux := http.NewServeMux()
-	httpMux.Handle("/v1/", gateway)
-	httpMux.Handle("GET /openapi.json", gateway)
-	httpMux.Handle("/", srv.HTTPHandler())
-	httpServer := &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second}
-
-	failed := make(chan error, 2)
-	go func() { failed <- grpcServer.Serve(grpcLis) }()
-	go func() { failed <- httpServer.Serve(httpLis) }()
-	logger.Info("roomcast serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+	node.Serve(grpcLis, httpLis)
+	logger.Info("roomcast serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
+		"admin_api", *adminToken != "")
 
 	select {
 	case <-ctx.Done():
-	case err := <-failed:
+	case err := <-node.Failed():
 		logger.Error("listener failed", "error", err)
 	}
 	logger.Info("shutting down", "timeout", *shutdownTimeout)
 	stopCtx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	stopErr := srv.Stop(stopCtx, grpcServer)
-	if err := httpServer.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		stopErr = errors.Join(stopErr, err)
-	}
+	err = node.Stop(stopCtx)
 	logger.Info("stopped")
-	return stopErr
+	return err
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
