@@ -20,7 +20,7 @@ import (
 func TestReadmeGrpcurlChat(t *testing.T) {
 	readme := readFile(t, "../../README.md")
 	grpcurl := goTool(t, "grpcurl")
-	addr := startServe(t)
+	addr, _ := startServe(t)
 
 	connectCmd := findLine(t, readme, "grpcurl -plaintext -d @ ")
 	listCmd := findLine(t, readme, "grpcurl -plaintext localhost:50051 list")
@@ -84,14 +84,15 @@ func goTool(t *testing.T, name string) string {
 }
 
 // startServe runs `roomcast serve` on random loopback ports and returns
-// its gRPC address, read from its start-up log line.
-func startServe(t *testing.T) string {
+// its gRPC and HTTP addresses, read from its start-up log line.
+func startServe(t *testing.T, flags ...string) (grpcAddr, httpAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logR, logW := io.Pipe()
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, nil, io.Discard, logW)
+		args := append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, flags...)
+		done <- run(ctx, args, nil, io.Discard, logW)
 		logW.Close()
 	}()
 	t.Cleanup(func() {
@@ -101,15 +102,15 @@ func startServe(t *testing.T) string {
 		}
 	})
 	lines := bufio.NewScanner(logR)
-	addrPattern := regexp.MustCompile(`grpc_addr=(\S+)`)
+	addrPattern := regexp.MustCompile(`grpc_addr=(\S+) http_addr=(\S+)`)
 	for lines.Scan() {
 		if m := addrPattern.FindStringSubmatch(lines.Text()); m != nil {
 			go func() { _, _ = io.Copy(io.Discard, logR) }()
-			return m[1]
+			return m[1], m[2]
 		}
 	}
-	t.Fatal("roomcast serve ended without logging its address")
-	return ""
+	t.Fatal("roomcast serve ended without logging its addresses")
+	return "", ""
 }
 
 // findLine returns the README line that starts with prefix.
@@ -127,18 +128,29 @@ func findLine(t *testing.T, readme, prefix string) string {
 // frames returns the lines of the code block after <!-- frames: name -->.
 func frames(t *testing.T, readme, name string) []string {
 	t.Helper()
-	marker := "<!-- frames: " + name + " -->"
+	return markedBlock(t, readme, "<!-- frames: "+name+" -->", "json")
+}
+
+// markedBlock returns the lines of the first code block of that language
+// after the marker.
+func markedBlock(t *testing.T, readme, marker, language string) []string {
+	t.Helper()
 	i := strings.Index(readme, marker)
 	if i < 0 {
 		t.Fatalf("README has no %s", marker)
 	}
 	rest := readme[i+len(marker):]
-	start := strings.Index(rest, "```json\n")
-	end := strings.Index(rest[start+8:], "```")
-	if start < 0 || end < 0 {
-		t.Fatalf("no json block after %s", marker)
+	fence := "```" + language + "\n"
+	start := strings.Index(rest, fence)
+	if start < 0 {
+		t.Fatalf("no %s block after %s", language, marker)
 	}
-	return strings.Split(strings.TrimSpace(rest[start+8:start+8+end]), "\n")
+	body := rest[start+len(fence):]
+	end := strings.Index(body, "```")
+	if end < 0 {
+		t.Fatalf("unterminated %s block after %s", language, marker)
+	}
+	return strings.Split(strings.TrimSpace(body[:end]), "\n")
 }
 
 // grpcurlArgs turns a README command line into arguments for our address.
