@@ -124,6 +124,12 @@ func (c *client) socket(namespace string) *Socket {
 	return c.sockets[namespace]
 }
 
+func (c *client) namespaceCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sockets)
+}
+
 // attach registers a new socket unless the client is closing or already
 // has one in the namespace.
 func (c *client) attach(s *Socket) bool {

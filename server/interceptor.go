@@ -97,7 +97,28 @@ func (g *guardedStream) admit(f *roomcastv1.ClientFrame) bool {
 		return g.admitEvent(f.Ref, fr.Emit, false)
 	case *roomcastv1.ClientFrame_Broadcast:
 		return g.admitEvent(f.Ref, fr.Broadcast, true)
+	case *roomcastv1.ClientFrame_Join:
+		return g.admitRooms(f.Ref, fr.Join, true)
+	case *roomcastv1.ClientFrame_Leave:
+		return g.admitRooms(f.Ref, fr.Leave, false)
 	}
+	return true
+}
+
+func (g *guardedStream) admitRooms(ref uint64, rf *roomcastv1.RoomsFrame, join bool) bool {
+	c := g.sess.client
+	s := c.socket(canonicalNamespace(rf.Namespace))
+	if s == nil {
+		return true // the hub refuses frames for namespaces not connected
+	}
+	change := &RoomChange{Rooms: rf.Rooms, Join: join}
+	for _, mw := range s.ns.listeners().roomMiddleware {
+		if err := mw(g.sess.ctx, s, change); err != nil {
+			c.reply(ref, nil, asError(err, CodePermissionDenied))
+			return false
+		}
+	}
+	rf.Rooms = change.Rooms
 	return true
 }
 
@@ -117,7 +138,7 @@ func (g *guardedStream) admitConnect(ref uint64, cf *roomcastv1.ConnectFrame) bo
 		return false
 	}
 	hs := &Handshake{Metadata: g.sess.md, Peer: g.sess.peer, Auth: cf.Auth, Time: time.Now()}
-	data, err := ns.admit(g.sess.ctx, hs)
+	data, err := ns.admit(g.sess.ctx, hs, c.namespaceCount())
 	if err != nil {
 		c.refuseConnect(ref, name, asError(err, CodePermissionDenied))
 		return false

@@ -9,6 +9,7 @@ type listeners struct {
 	mu              sync.RWMutex
 	middleware      []Middleware
 	eventMiddleware []EventMiddleware
+	roomMiddleware  []RoomMiddleware
 	handlers        map[string]Handler
 	onConnection    []func(*Socket)
 	onDisconnecting []func(*Socket, string)
@@ -24,6 +25,12 @@ func (l *listeners) use(mw []Middleware) {
 func (l *listeners) useEvent(mw []EventMiddleware) {
 	l.mu.Lock()
 	l.eventMiddleware = append(l.eventMiddleware, mw...)
+	l.mu.Unlock()
+}
+
+func (l *listeners) useRooms(mw []RoomMiddleware) {
+	l.mu.Lock()
+	l.roomMiddleware = append(l.roomMiddleware, mw...)
 	l.mu.Unlock()
 }
 
@@ -61,6 +68,7 @@ func (l *listeners) snapshot() listenerSet {
 	return listenerSet{
 		middleware:      l.middleware,
 		eventMiddleware: l.eventMiddleware,
+		roomMiddleware:  l.roomMiddleware,
 		onConnection:    l.onConnection,
 		onDisconnecting: l.onDisconnecting,
 		onDisconnect:    l.onDisconnect,
@@ -76,6 +84,7 @@ func (l *listeners) handler(event string) Handler {
 type listenerSet struct {
 	middleware      []Middleware
 	eventMiddleware []EventMiddleware
+	roomMiddleware  []RoomMiddleware
 	onConnection    []func(*Socket)
 	onDisconnecting []func(*Socket, string)
 	onDisconnect    []func(*Socket, string)
@@ -87,6 +96,7 @@ func (s listenerSet) then(next listenerSet) listenerSet {
 	return listenerSet{
 		middleware:      concat(s.middleware, next.middleware),
 		eventMiddleware: concat(s.eventMiddleware, next.eventMiddleware),
+		roomMiddleware:  concat(s.roomMiddleware, next.roomMiddleware),
 		onConnection:    concat(s.onConnection, next.onConnection),
 		onDisconnecting: concat(s.onDisconnecting, next.onDisconnecting),
 		onDisconnect:    concat(s.onDisconnect, next.onDisconnect),

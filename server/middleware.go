@@ -21,7 +21,10 @@ type Handshake struct {
 type ConnectRequest struct {
 	Namespace string
 	Handshake *Handshake
-	data      map[string]any
+	// ClientNamespaces is how many namespaces the client stream is
+	// already connected to.
+	ClientNamespaces int
+	data             map[string]any
 }
 
 // Set attaches a value to the socket that the connect will create; Go
@@ -63,6 +66,19 @@ type Event struct {
 // event; the sender gets a reply with the error (code PERMISSION_DENIED
 // unless it is an *Error with its own code).
 type EventMiddleware func(ctx context.Context, s *Socket, e *Event) error
+
+// RoomChange is a client's join or leave frame as middleware sees it.
+type RoomChange struct {
+	Rooms []string
+	Join  bool // false for leave
+}
+
+// RoomMiddleware runs on every join and leave frame a socket sends, before
+// the rooms change. A non-nil error refuses the whole frame; the sender
+// gets a reply with the error (code PERMISSION_DENIED unless it is an
+// *Error with its own code). Joins and leaves made by server code or the
+// admin API do not pass through it.
+type RoomMiddleware func(ctx context.Context, s *Socket, r *RoomChange) error
 
 // Handler handles an event on the server. Its result answers the sender's
 // ref (Socket.IO's acknowledgement callback); an error refuses the event,

@@ -43,6 +43,9 @@ func (n *Namespace) Use(mw ...Middleware) *Namespace { n.l.use(mw); return n }
 // UseEvent adds per-event middleware (Socket.IO's socket.use).
 func (n *Namespace) UseEvent(mw ...EventMiddleware) *Namespace { n.l.useEvent(mw); return n }
 
+// UseRooms adds middleware for the join and leave frames of clients.
+func (n *Namespace) UseRooms(mw ...RoomMiddleware) *Namespace { n.l.useRooms(mw); return n }
+
 // On sets the handler of an event; a later On for the same event replaces
 // it, so that exactly one handler answers the sender's ref.
 func (n *Namespace) On(event string, h Handler) *Namespace { n.l.on(event, h); return n }
@@ -121,8 +124,8 @@ func (n *Namespace) RoomSizes() map[string]int { return n.adapter.RoomSizes() }
 
 // admit runs the connect middleware; on success it returns what the
 // middleware attached for the socket.
-func (n *Namespace) admit(ctx context.Context, hs *Handshake) (map[string]any, error) {
-	req := &ConnectRequest{Namespace: n.name, Handshake: hs}
+func (n *Namespace) admit(ctx context.Context, hs *Handshake, clientNamespaces int) (map[string]any, error) {
+	req := &ConnectRequest{Namespace: n.name, Handshake: hs, ClientNamespaces: clientNamespaces}
 	for _, mw := range n.listeners().middleware {
 		if err := mw(ctx, req); err != nil {
 			return nil, err

@@ -24,6 +24,13 @@ func (p *NamespacePattern) UseEvent(mw ...EventMiddleware) *NamespacePattern {
 	return p
 }
 
+// UseRooms adds join and leave middleware for every namespace the pattern
+// creates.
+func (p *NamespacePattern) UseRooms(mw ...RoomMiddleware) *NamespacePattern {
+	p.l.useRooms(mw)
+	return p
+}
+
 // On sets an event handler for every namespace the pattern creates.
 func (p *NamespacePattern) On(event string, h Handler) *NamespacePattern { p.l.on(event, h); return p }
 
