@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
@@ -10,6 +11,7 @@ import (
 // language can map a refused frame onto the error type they already have.
 const (
 	CodeInvalidArgument    = "INVALID_ARGUMENT"
+	CodeUnauthenticated    = "UNAUTHENTICATED"
 	CodeNotFound           = "NOT_FOUND"
 	CodeFailedPrecondition = "FAILED_PRECONDITION"
 	CodeAlreadyExists      = "ALREADY_EXISTS"
@@ -54,9 +56,15 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// asError turns any error into an Error, keeping its code when it has one.
+// asError turns any error into an Error, keeping its code when it has one
+// (also when wrapped); an *Error without a code gets the fallback code, so
+// that every refusal carries one.
 func asError(err error, fallbackCode string) *Error {
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Code == "" {
+			return &Error{Code: fallbackCode, Message: e.Message, Data: e.Data}
+		}
 		return e
 	}
 	return &Error{Code: fallbackCode, Message: err.Error()}

@@ -28,7 +28,7 @@ func newNamespace(srv *Server, name string, pattern *NamespacePattern) *Namespac
 	return &Namespace{
 		name:    name,
 		srv:     srv,
-		adapter: srv.opts.adapter(name),
+		adapter: srv.opts.adapters.New(name),
 		pattern: pattern,
 		sockets: make(map[string]*Socket),
 	}
@@ -160,4 +160,10 @@ func (n *Namespace) Counts() (sockets, rooms int) {
 		}
 	}
 	return len(n.sockets), rooms
+}
+
+// FetchRoomSizes maps every room of the namespace, on every node, to its
+// member count; sockets' own rooms included.
+func (n *Namespace) FetchRoomSizes(ctx context.Context) (map[string]int, adapter.Partial) {
+	return n.adapter.ClusterRoomSizes(ctx)
 }

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"runtime/debug"
 	"time"
+
+	"github.com/roomcast/roomcast/server/adapter"
 )
 
 // Version is the server's version: set at link time
@@ -44,4 +47,16 @@ func (s *Server) Lookup(name string) *Namespace {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.namespaces[name]
+}
+
+// FetchNamespaces maps every namespace of the cluster to its socket count;
+// this node's namespaces are listed even when they have no sockets.
+func (s *Server) FetchNamespaces(ctx context.Context) (map[string]int, adapter.Partial) {
+	counts, partial := s.opts.adapters.Namespaces(ctx)
+	for _, ns := range s.Namespaces() {
+		if _, ok := counts[ns.name]; !ok {
+			counts[ns.name] = 0
+		}
+	}
+	return counts, partial
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -93,32 +94,51 @@ func (o BroadcastOperator) Sockets() []*Socket {
 	return out
 }
 
-// SocketsJoin makes the selected sockets join rooms.
-func (o BroadcastOperator) SocketsJoin(rooms ...string) error {
+// FetchSockets describes the selected sockets on every node of the
+// cluster (Socket.IO's fetchSockets).
+func (o BroadcastOperator) FetchSockets(ctx context.Context) ([]adapter.SocketInfo, adapter.Partial) {
+	return o.ns.adapter.FetchSockets(ctx, o.targets())
+}
+
+// SocketsJoin makes the selected sockets, on every node, join rooms. It
+// reports how many sockets it reached.
+func (o BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) (int, adapter.Partial, error) {
+	if err := checkRooms(rooms); err != nil {
+		return 0, adapter.Partial{}, err
+	}
+	n, partial := o.ns.adapter.AddSockets(ctx, o.targets(), rooms)
+	return n, partial, nil
+}
+
+// SocketsLeave makes the selected sockets, on every node, leave rooms.
+func (o BroadcastOperator) SocketsLeave(ctx context.Context, rooms ...string) (int, adapter.Partial, error) {
+	if err := checkRooms(rooms); err != nil {
+		return 0, adapter.Partial{}, err
+	}
+	n, partial := o.ns.adapter.DelSockets(ctx, o.targets(), rooms)
+	return n, partial, nil
+}
+
+// DisconnectSockets disconnects the selected sockets on every node; each
+// client gets `disconnected` with the reason ("server namespace
+// disconnect" if empty).
+func (o BroadcastOperator) DisconnectSockets(ctx context.Context, reason string) (int, adapter.Partial) {
+	if reason == "" {
+		reason = ReasonServerNamespaceDisconnect
+	}
+	return o.ns.adapter.DisconnectSockets(ctx, o.targets(), reason)
+}
+
+func checkRooms(rooms []string) error {
+	if len(rooms) == 0 {
+		return Errorf(CodeInvalidArgument, "rooms must not be empty")
+	}
 	for _, room := range rooms {
 		if err := checkRoom(room); err != nil {
 			return err
 		}
 	}
-	for _, s := range o.Sockets() {
-		o.ns.adapter.AddAll(s, rooms...)
-	}
 	return nil
-}
-
-// SocketsLeave makes the selected sockets leave rooms.
-func (o BroadcastOperator) SocketsLeave(rooms ...string) {
-	for _, s := range o.Sockets() {
-		o.ns.adapter.Del(s.id, rooms...)
-	}
-}
-
-// DisconnectSockets disconnects the selected sockets; each client gets
-// `disconnected` with the reason ("server namespace disconnect" if empty).
-func (o BroadcastOperator) DisconnectSockets(reason string) {
-	for _, s := range o.Sockets() {
-		s.Disconnect(reason)
-	}
 }
 
 // splitPayload puts []byte in an event's binary field and anything else in

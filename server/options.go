@@ -13,7 +13,7 @@ type Option func(*options)
 
 type options struct {
 	logger          *slog.Logger
-	adapter         func(namespace string) adapter.Adapter
+	adapters        adapter.Factory
 	maxQueueBytes   int
 	maxFrameBytes   int
 	maxPayloadBytes int
@@ -23,8 +23,8 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		logger:  slog.Default(),
-		adapter: func(string) adapter.Adapter { return memory.New() },
+		logger:   slog.Default(),
+		adapters: memory.NewFactory(),
 		// A client that falls this far behind is a slow consumer.
 		maxQueueBytes: 4 << 20,
 		// Well under grpc's default 4 MiB receive limit of clients.
@@ -39,10 +39,11 @@ func defaultOptions() options {
 // WithLogger sets the logger of connects, disconnects and errors.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
-// WithAdapter sets how each namespace's room index is made; the default
-// keeps it in memory.
-func WithAdapter(newAdapter func(namespace string) adapter.Adapter) Option {
-	return func(o *options) { o.adapter = newAdapter }
+// WithAdapter sets where each namespace's room index lives and how
+// broadcasts reach other nodes; the default keeps it in memory, on one
+// node.
+func WithAdapter(f adapter.Factory) Option {
+	return func(o *options) { o.adapters = f }
 }
 
 // WithMaxQueueBytes bounds each client's outgoing queue. Past it, volatile

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -105,7 +106,9 @@ func (s *Socket) Emit(event string, data any) error {
 }
 
 // EmitWithAck sends an event to this socket and waits until the client
-// acknowledges it, the context ends, or the socket disconnects.
+// acknowledges it, the context ends, or the socket disconnects. Handlers
+// and hooks run on the client's reader, which is what reads the ack: call
+// EmitWithAck from them in a goroutine of its own.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, data any) (*structpb.Value, error) {
 	id, answer := s.client.acks.register(s.id)
 	defer s.client.acks.forget(id)
@@ -134,10 +137,36 @@ func (s *Socket) emit(event string, data any, ackID uint64) (bool, error) {
 	if err != nil {
 		return false, Errorf(CodeInvalidArgument, "cannot encode event: %v", err)
 	}
-	if !s.client.w.enqueue(outItem{data: encoded}, false) {
+	// A socket that has left its namespace must not reach a client whose
+	// stream is still open. EmitWithAck registers its ack before this
+	// check, so a disconnect after it still ends the wait (failSocket).
+	if s.client.socket(s.ns.name) != s || !s.client.w.enqueue(outItem{data: encoded}, false) {
 		return false, Errorf(CodeUnavailable, "socket %s is disconnected", s.id)
 	}
 	return true, nil
+}
+
+// Info describes the socket for the admin API: keys of the handshake's
+// metadata and auth, never their values, which may be secrets.
+func (s *Socket) Info() adapter.SocketInfo {
+	hs := s.handshake
+	info := adapter.SocketInfo{
+		SID:         s.id,
+		Namespace:   s.ns.name,
+		ConnectedAt: s.connectedAt,
+		Peer:        hs.Peer,
+		Data:        s.Data(),
+		Node:        s.ns.srv.NodeID(),
+	}
+	for key := range hs.Metadata {
+		info.MetadataKeys = append(info.MetadataKeys, key)
+	}
+	sort.Strings(info.MetadataKeys)
+	for key := range hs.Auth.GetFields() {
+		info.AuthKeys = append(info.AuthKeys, key)
+	}
+	sort.Strings(info.AuthKeys)
+	return info
 }
 
 // Disconnect ends the socket; the client gets `disconnected` with the

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // outItem is one thing queued for a client: an encoded Event shared with
@@ -107,11 +108,14 @@ func (w *writer) drain() {
 // most maxFrame bytes, control frames as they are.
 func (w *writer) write(batch []outItem) error {
 	w.events = w.events[:0]
-	size := 0
+	size := 0 // of the run's events inside a batch frame, their framing included
 	for _, it := range batch {
-		if !it.control && (size == 0 || size+len(it.data) <= w.maxFrame) {
+		// The bound is on the frame's encoded size, which is what a client's
+		// receive limit applies to: each event's tag and length count too.
+		cost := protowire.SizeTag(eventBatchEvents) + protowire.SizeBytes(len(it.data))
+		if !it.control && (size == 0 || protowire.SizeTag(serverFrameEvents)+protowire.SizeBytes(size+cost) <= w.maxFrame) {
 			w.events = append(w.events, it.data)
-			size += len(it.data)
+			size += cost
 			continue
 		}
 		if err := w.flushEvents(); err != nil {
@@ -125,7 +129,7 @@ func (w *writer) write(batch []outItem) error {
 			continue
 		}
 		w.events = append(w.events, it.data)
-		size = len(it.data)
+		size = cost
 	}
 	return w.flushEvents()
 }

@@ -45,7 +45,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	hub := server.New(append([]server.Option{server.WithLogger(logger)}, cfg.Options...)...)
 	g := hub.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(cfg.AdminToken, logger)))
-	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub))
+	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub, logger))
 	gateway, err := admin.NewGateway(ctx, g)
 	if err != nil {
 		g.Stop()

@@ -9,6 +9,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -21,43 +22,55 @@ import (
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 	"github.com/roomcast/roomcast/server"
+	"github.com/roomcast/roomcast/server/adapter"
 )
 
 // Service implements roomcastv1.AdminServiceServer.
 type Service struct {
 	roomcastv1.UnimplementedAdminServiceServer
 	srv *server.Server
+	log *slog.Logger
 }
 
 // New returns the admin service of a hub.
-func New(srv *server.Server) *Service { return &Service{srv: srv} }
+func New(srv *server.Server, log *slog.Logger) *Service { return &Service{srv: srv, log: log} }
 
-func (a *Service) ListNamespaces(context.Context, *roomcastv1.ListNamespacesRequest) (*roomcastv1.ListNamespacesResponse, error) {
-	resp := &roomcastv1.ListNamespacesResponse{}
-	for _, ns := range a.srv.Namespaces() {
-		sockets, _ := ns.Counts()
-		resp.Namespaces = append(resp.Namespaces, &roomcastv1.NamespaceInfo{Name: ns.Name(), Sockets: int64(sockets)})
+func (a *Service) ListNamespaces(ctx context.Context, _ *roomcastv1.ListNamespacesRequest) (*roomcastv1.ListNamespacesResponse, error) {
+	counts, partial := a.srv.FetchNamespaces(ctx)
+	resp := &roomcastv1.ListNamespacesResponse{MissingNodes: partial.Missing}
+	for name, sockets := range counts {
+		resp.Namespaces = append(resp.Namespaces, &roomcastv1.NamespaceInfo{Name: name, Sockets: int64(sockets)})
 	}
-	return resp, nil
+	sort.Slice(resp.Namespaces, func(i, j int) bool { return resp.Namespaces[i].Name < resp.Namespaces[j].Name })
+	return resp, a.unreachable(ctx, partial)
 }
 
-func (a *Service) ListRooms(_ context.Context, req *roomcastv1.ListRoomsRequest) (*roomcastv1.ListRoomsResponse, error) {
+func (a *Service) ListRooms(ctx context.Context, req *roomcastv1.ListRoomsRequest) (*roomcastv1.ListRoomsResponse, error) {
 	ns, err := a.namespace(req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	resp := &roomcastv1.ListRoomsResponse{}
-	for room, members := range ns.RoomSizes() {
-		if !req.IncludeSocketRooms && ns.Socket(room) != nil {
-			continue
+	sizes, partial := ns.FetchRoomSizes(ctx)
+	var sids map[string]bool
+	if !req.IncludeSocketRooms {
+		// A socket's own room is named by its sid, on whichever node.
+		sockets, _ := ns.To().FetchSockets(ctx)
+		sids = make(map[string]bool, len(sockets))
+		for _, s := range sockets {
+			sids[s.SID] = true
 		}
-		resp.Rooms = append(resp.Rooms, &roomcastv1.RoomInfo{Name: room, Members: int64(members)})
+	}
+	resp := &roomcastv1.ListRoomsResponse{MissingNodes: partial.Missing}
+	for room, members := range sizes {
+		if !sids[room] {
+			resp.Rooms = append(resp.Rooms, &roomcastv1.RoomInfo{Name: room, Members: int64(members)})
+		}
 	}
 	sort.Slice(resp.Rooms, func(i, j int) bool { return resp.Rooms[i].Name < resp.Rooms[j].Name })
-	return resp, nil
+	return resp, a.unreachable(ctx, partial)
 }
 
-func (a *Service) ListSockets(_ context.Context, req *roomcastv1.ListSocketsRequest) (*roomcastv1.ListSocketsResponse, error) {
+func (a *Service) ListSockets(ctx context.Context, req *roomcastv1.ListSocketsRequest) (*roomcastv1.ListSocketsResponse, error) {
 	ns, err := a.namespace(req.Namespace)
 	if err != nil {
 		return nil, err
@@ -65,38 +78,25 @@ func (a *Service) ListSockets(_ context.Context, req *roomcastv1.ListSocketsRequ
 	if err := validateRooms("rooms", req.Rooms); err != nil {
 		return nil, err
 	}
-	resp := &roomcastv1.ListSocketsResponse{}
-	for _, s := range ns.To(req.Rooms...).Sockets() {
-		resp.Sockets = append(resp.Sockets, a.socketInfo(s))
+	sockets, partial := ns.To(req.Rooms...).FetchSockets(ctx)
+	resp := &roomcastv1.ListSocketsResponse{MissingNodes: partial.Missing}
+	for _, s := range sockets {
+		resp.Sockets = append(resp.Sockets, &roomcastv1.SocketInfo{
+			Sid:          s.SID,
+			Namespace:    s.Namespace,
+			Rooms:        s.Rooms,
+			ConnectedAt:  timestamppb.New(s.ConnectedAt),
+			Peer:         s.Peer,
+			MetadataKeys: s.MetadataKeys,
+			AuthKeys:     s.AuthKeys,
+			Data:         toStruct(s.Data),
+			Node:         s.Node,
+		})
 	}
 	sort.Slice(resp.Sockets, func(i, j int) bool {
 		return resp.Sockets[i].ConnectedAt.AsTime().Before(resp.Sockets[j].ConnectedAt.AsTime())
 	})
-	return resp, nil
-}
-
-func (a *Service) socketInfo(s *server.Socket) *roomcastv1.SocketInfo {
-	hs := s.Handshake()
-	info := &roomcastv1.SocketInfo{
-		Sid:         s.ID(),
-		Namespace:   s.Namespace().Name(),
-		Rooms:       s.Rooms(),
-		ConnectedAt: timestamppb.New(s.ConnectedAt()),
-		Peer:        hs.Peer,
-		Data:        toStruct(s.Data()),
-		Node:        a.srv.NodeID(),
-	}
-	sort.Strings(info.Rooms)
-	// Keys only: values such as authorization are secrets.
-	for key := range hs.Metadata {
-		info.MetadataKeys = append(info.MetadataKeys, key)
-	}
-	sort.Strings(info.MetadataKeys)
-	for key := range hs.Auth.GetFields() {
-		info.AuthKeys = append(info.AuthKeys, key)
-	}
-	sort.Strings(info.AuthKeys)
-	return info
+	return resp, a.unreachable(ctx, partial)
 }
 
 func (a *Service) Emit(_ context.Context, req *roomcastv1.EmitRequest) (*roomcastv1.EmitResponse, error) {
@@ -131,43 +131,50 @@ func (a *Service) Emit(_ context.Context, req *roomcastv1.EmitRequest) (*roomcas
 	return &roomcastv1.EmitResponse{Recipients: int64(n)}, nil
 }
 
-func (a *Service) SocketsJoin(_ context.Context, req *roomcastv1.SocketsJoinRequest) (*roomcastv1.SocketsJoinResponse, error) {
-	sockets, err := a.selectForRooms(req.Namespace, req.Selector, req.Rooms)
+func (a *Service) SocketsJoin(ctx context.Context, req *roomcastv1.SocketsJoinRequest) (*roomcastv1.SocketsJoinResponse, error) {
+	op, err := a.selectForRooms(req.Namespace, req.Selector, req.Rooms)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sockets {
-		if err := s.Join(req.Rooms...); err != nil {
-			return nil, grpcError(err)
-		}
+	n, partial, err := op.SocketsJoin(ctx, req.Rooms...)
+	if err != nil {
+		return nil, grpcError(err)
 	}
-	return &roomcastv1.SocketsJoinResponse{Sockets: int64(len(sockets))}, nil
+	return &roomcastv1.SocketsJoinResponse{Sockets: int64(n), MissingNodes: partial.Missing}, a.unreachable(ctx, partial)
 }
 
-func (a *Service) SocketsLeave(_ context.Context, req *roomcastv1.SocketsLeaveRequest) (*roomcastv1.SocketsLeaveResponse, error) {
-	sockets, err := a.selectForRooms(req.Namespace, req.Selector, req.Rooms)
+func (a *Service) SocketsLeave(ctx context.Context, req *roomcastv1.SocketsLeaveRequest) (*roomcastv1.SocketsLeaveResponse, error) {
+	op, err := a.selectForRooms(req.Namespace, req.Selector, req.Rooms)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sockets {
-		s.Leave(req.Rooms...)
+	n, partial, err := op.SocketsLeave(ctx, req.Rooms...)
+	if err != nil {
+		return nil, grpcError(err)
 	}
-	return &roomcastv1.SocketsLeaveResponse{Sockets: int64(len(sockets))}, nil
+	return &roomcastv1.SocketsLeaveResponse{Sockets: int64(n), MissingNodes: partial.Missing}, a.unreachable(ctx, partial)
 }
 
-func (a *Service) DisconnectSockets(_ context.Context, req *roomcastv1.DisconnectSocketsRequest) (*roomcastv1.DisconnectSocketsResponse, error) {
+func (a *Service) DisconnectSockets(ctx context.Context, req *roomcastv1.DisconnectSocketsRequest) (*roomcastv1.DisconnectSocketsResponse, error) {
 	ns, err := a.namespace(req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	sockets, err := selected(ns, req.Selector)
+	op, err := selected(ns, req.Selector)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sockets {
-		s.Disconnect(req.Reason)
+	n, partial := op.DisconnectSockets(ctx, req.Reason)
+	return &roomcastv1.DisconnectSocketsResponse{Sockets: int64(n), MissingNodes: partial.Missing}, a.unreachable(ctx, partial)
+}
+
+// unreachable logs that other nodes could not be asked. The answer still
+// stands for this node, so it is not an error of the call.
+func (a *Service) unreachable(ctx context.Context, partial adapter.Partial) error {
+	if partial.Err != nil {
+		a.log.WarnContext(ctx, "admin answer covers this node only", "error", partial.Err)
 	}
-	return &roomcastv1.DisconnectSocketsResponse{Sockets: int64(len(sockets))}, nil
+	return nil
 }
 
 func (a *Service) GetStats(context.Context, *roomcastv1.GetStatsRequest) (*roomcastv1.GetStatsResponse, error) {
@@ -215,31 +222,30 @@ func (a *Service) namespace(name string) (*server.Namespace, error) {
 	return ns, nil
 }
 
-func (a *Service) selectForRooms(namespace string, sel *roomcastv1.Selector, rooms []string) ([]*server.Socket, error) {
+func (a *Service) selectForRooms(namespace string, sel *roomcastv1.Selector, rooms []string) (server.BroadcastOperator, error) {
 	ns, err := a.namespace(namespace)
 	if err != nil {
-		return nil, err
+		return server.BroadcastOperator{}, err
 	}
 	if len(rooms) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "rooms: must not be empty")
+		return server.BroadcastOperator{}, status.Error(codes.InvalidArgument, "rooms: must not be empty")
 	}
 	if err := validateRooms("rooms", rooms); err != nil {
-		return nil, err
+		return server.BroadcastOperator{}, err
 	}
 	return selected(ns, sel)
 }
 
 // selected returns the sockets in any of the selector's rooms or with any
 // of its sids: each socket is in the room of its own sid.
-func selected(ns *server.Namespace, sel *roomcastv1.Selector) ([]*server.Socket, error) {
+func selected(ns *server.Namespace, sel *roomcastv1.Selector) (server.BroadcastOperator, error) {
 	if err := validateRooms("selector.rooms", sel.GetRooms()); err != nil {
-		return nil, err
+		return server.BroadcastOperator{}, err
 	}
 	if err := validateRooms("selector.sids", sel.GetSids()); err != nil {
-		return nil, err
+		return server.BroadcastOperator{}, err
 	}
-	targets := append(append([]string{}, sel.GetRooms()...), sel.GetSids()...)
-	return ns.To(targets...).Sockets(), nil
+	return ns.To(append(append([]string{}, sel.GetRooms()...), sel.GetSids()...)...), nil
 }
 
 func validateRooms(field string, rooms []string) error {

@@ -62,8 +62,11 @@ func (*ListNamespacesRequest) Descriptor() ([]byte, []int) {
 
 // ListNamespacesResponse lists namespaces.
 type ListNamespacesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Namespaces    []*NamespaceInfo       `protobuf:"bytes,1,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Namespaces []*NamespaceInfo       `protobuf:"bytes,1,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -101,6 +104,13 @@ func (*ListNamespacesResponse) Descriptor() ([]byte, []int) {
 func (x *ListNamespacesResponse) GetNamespaces() []*NamespaceInfo {
 	if x != nil {
 		return x.Namespaces
+	}
+	return nil
+}
+
+func (x *ListNamespacesResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
 	}
 	return nil
 }
@@ -214,8 +224,11 @@ func (x *ListRoomsRequest) GetIncludeSocketRooms() bool {
 
 // ListRoomsResponse lists rooms.
 type ListRoomsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rooms         []*RoomInfo            `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rooms []*RoomInfo            `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +266,13 @@ func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
 func (x *ListRoomsResponse) GetRooms() []*RoomInfo {
 	if x != nil {
 		return x.Rooms
+	}
+	return nil
+}
+
+func (x *ListRoomsResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
 	}
 	return nil
 }
@@ -366,8 +386,11 @@ func (x *ListSocketsRequest) GetRooms() []string {
 
 // ListSocketsResponse lists sockets.
 type ListSocketsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sockets       []*SocketInfo          `protobuf:"bytes,1,rep,name=sockets,proto3" json:"sockets,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Sockets []*SocketInfo          `protobuf:"bytes,1,rep,name=sockets,proto3" json:"sockets,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -405,6 +428,13 @@ func (*ListSocketsResponse) Descriptor() ([]byte, []int) {
 func (x *ListSocketsResponse) GetSockets() []*SocketInfo {
 	if x != nil {
 		return x.Sockets
+	}
+	return nil
+}
+
+func (x *ListSocketsResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
 	}
 	return nil
 }
@@ -673,7 +703,8 @@ func (x *EmitRequest) GetVolatile() bool {
 // EmitResponse says how far the event went.
 type EmitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Sockets on this node the event was queued for.
+	// Sockets on this node the event was queued for; other nodes deliver
+	// to theirs without counting back.
 	Recipients    int64 `protobuf:"varint,1,opt,name=recipients,proto3" json:"recipients,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -779,8 +810,11 @@ func (x *SocketsJoinRequest) GetRooms() []string {
 
 // SocketsJoinResponse says how many sockets joined.
 type SocketsJoinResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sockets       int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Sockets int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -820,6 +854,13 @@ func (x *SocketsJoinResponse) GetSockets() int64 {
 		return x.Sockets
 	}
 	return 0
+}
+
+func (x *SocketsJoinResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
+	}
+	return nil
 }
 
 // SocketsLeaveRequest makes sockets leave rooms.
@@ -885,8 +926,11 @@ func (x *SocketsLeaveRequest) GetRooms() []string {
 
 // SocketsLeaveResponse says how many sockets left.
 type SocketsLeaveResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sockets       int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Sockets int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -926,6 +970,13 @@ func (x *SocketsLeaveResponse) GetSockets() int64 {
 		return x.Sockets
 	}
 	return 0
+}
+
+func (x *SocketsLeaveResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
+	}
+	return nil
 }
 
 // DisconnectSocketsRequest disconnects sockets.
@@ -993,8 +1044,11 @@ func (x *DisconnectSocketsRequest) GetReason() string {
 
 // DisconnectSocketsResponse says how many sockets were disconnected.
 type DisconnectSocketsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sockets       int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Sockets int64                  `protobuf:"varint,1,opt,name=sockets,proto3" json:"sockets,omitempty"`
+	// Nodes of the cluster that did not answer in time: the answer covers
+	// every other node.
+	MissingNodes  []string `protobuf:"bytes,2,rep,name=missing_nodes,json=missingNodes,proto3" json:"missing_nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1034,6 +1088,13 @@ func (x *DisconnectSocketsResponse) GetSockets() int64 {
 		return x.Sockets
 	}
 	return 0
+}
+
+func (x *DisconnectSocketsResponse) GetMissingNodes() []string {
+	if x != nil {
+		return x.MissingNodes
+	}
+	return nil
 }
 
 // GetStatsRequest asks for the counters.
@@ -1196,27 +1257,30 @@ var File_roomcast_v1_admin_proto protoreflect.FileDescriptor
 const file_roomcast_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"\x17roomcast/v1/admin.proto\x12\vroomcast.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x17\n" +
-	"\x15ListNamespacesRequest\"T\n" +
+	"\x15ListNamespacesRequest\"y\n" +
 	"\x16ListNamespacesResponse\x12:\n" +
 	"\n" +
 	"namespaces\x18\x01 \x03(\v2\x1a.roomcast.v1.NamespaceInfoR\n" +
-	"namespaces\"=\n" +
+	"namespaces\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"=\n" +
 	"\rNamespaceInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\asockets\x18\x02 \x01(\x03R\asockets\"b\n" +
 	"\x10ListRoomsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x120\n" +
-	"\x14include_socket_rooms\x18\x02 \x01(\bR\x12includeSocketRooms\"@\n" +
+	"\x14include_socket_rooms\x18\x02 \x01(\bR\x12includeSocketRooms\"e\n" +
 	"\x11ListRoomsResponse\x12+\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x15.roomcast.v1.RoomInfoR\x05rooms\"8\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x15.roomcast.v1.RoomInfoR\x05rooms\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"8\n" +
 	"\bRoomInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\amembers\x18\x02 \x01(\x03R\amembers\"H\n" +
 	"\x12ListSocketsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x14\n" +
-	"\x05rooms\x18\x02 \x03(\tR\x05rooms\"H\n" +
+	"\x05rooms\x18\x02 \x03(\tR\x05rooms\"m\n" +
 	"\x13ListSocketsResponse\x121\n" +
-	"\asockets\x18\x01 \x03(\v2\x17.roomcast.v1.SocketInfoR\asockets\"\xa8\x02\n" +
+	"\asockets\x18\x01 \x03(\v2\x17.roomcast.v1.SocketInfoR\asockets\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"\xa8\x02\n" +
 	"\n" +
 	"SocketInfo\x12\x10\n" +
 	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1c\n" +
@@ -1246,21 +1310,24 @@ const file_roomcast_v1_admin_proto_rawDesc = "" +
 	"\x12SocketsJoinRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x121\n" +
 	"\bselector\x18\x02 \x01(\v2\x15.roomcast.v1.SelectorR\bselector\x12\x14\n" +
-	"\x05rooms\x18\x03 \x03(\tR\x05rooms\"/\n" +
+	"\x05rooms\x18\x03 \x03(\tR\x05rooms\"T\n" +
 	"\x13SocketsJoinResponse\x12\x18\n" +
-	"\asockets\x18\x01 \x01(\x03R\asockets\"|\n" +
+	"\asockets\x18\x01 \x01(\x03R\asockets\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"|\n" +
 	"\x13SocketsLeaveRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x121\n" +
 	"\bselector\x18\x02 \x01(\v2\x15.roomcast.v1.SelectorR\bselector\x12\x14\n" +
-	"\x05rooms\x18\x03 \x03(\tR\x05rooms\"0\n" +
+	"\x05rooms\x18\x03 \x03(\tR\x05rooms\"U\n" +
 	"\x14SocketsLeaveResponse\x12\x18\n" +
-	"\asockets\x18\x01 \x01(\x03R\asockets\"\x83\x01\n" +
+	"\asockets\x18\x01 \x01(\x03R\asockets\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"\x83\x01\n" +
 	"\x18DisconnectSocketsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x121\n" +
 	"\bselector\x18\x02 \x01(\v2\x15.roomcast.v1.SelectorR\bselector\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"5\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"Z\n" +
 	"\x19DisconnectSocketsResponse\x12\x18\n" +
-	"\asockets\x18\x01 \x01(\x03R\asockets\"\x11\n" +
+	"\asockets\x18\x01 \x01(\x03R\asockets\x12#\n" +
+	"\rmissing_nodes\x18\x02 \x03(\tR\fmissingNodes\"\x11\n" +
 	"\x0fGetStatsRequest\"\xd3\x03\n" +
 	"\x10GetStatsResponse\x12\x18\n" +
 	"\aclients\x18\x01 \x01(\x03R\aclients\x12\x18\n" +
