@@ -155,7 +155,7 @@ func (s *Socket) Info() adapter.SocketInfo {
 		Namespace:   s.ns.name,
 		ConnectedAt: s.connectedAt,
 		Peer:        hs.Peer,
-		Data:        s.Data(),
+		Data:        dataStruct(s.Data()),
 		Node:        s.ns.srv.NodeID(),
 	}
 	for key := range hs.Metadata {
@@ -167,6 +167,19 @@ func (s *Socket) Info() adapter.SocketInfo {
 	}
 	sort.Strings(info.AuthKeys)
 	return info
+}
+
+// dataStruct shows attached values as JSON would; a value JSON cannot carry
+// is left out of the admin answer rather than failing it.
+func dataStruct(data map[string]any) *structpb.Struct {
+	if len(data) == 0 {
+		return nil
+	}
+	v, err := toValue(data)
+	if err != nil {
+		return nil
+	}
+	return v.GetStructValue()
 }
 
 // Disconnect ends the socket; the client gets `disconnected` with the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,9 +104,17 @@ func (s *Server) Conn(t testing.TB, opts ...grpc.DialOption) *grpc.ClientConn {
 type Stream struct {
 	t      testing.TB
 	stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.ServerFrame]
+	ctx    context.Context
 	cancel context.CancelFunc
 	frames chan *roomcastv1.ServerFrame
 	err    chan error
+
+	// pending holds the events of a batch that Event has not returned yet;
+	// Next returns them first.
+	pending []*roomcastv1.Event
+
+	gateMu sync.Mutex
+	gate   chan struct{} // nil while reading; Pause sets it, Resume closes it
 }
 
 // Open starts a Connect stream on its own connection, with optional
@@ -127,7 +136,7 @@ func OpenOn(t testing.TB, cc *grpc.ClientConn, md ...string) *Stream {
 		cancel()
 		t.Fatalf("connect: %v", err)
 	}
-	st := &Stream{t: t, stream: stream, cancel: cancel,
+	st := &Stream{t: t, stream: stream, ctx: ctx, cancel: cancel,
 		frames: make(chan *roomcastv1.ServerFrame, 1024), err: make(chan error, 1)}
 	go st.read()
 	t.Cleanup(cancel)
@@ -136,6 +145,7 @@ func OpenOn(t testing.TB, cc *grpc.ClientConn, md ...string) *Stream {
 
 func (st *Stream) read() {
 	for {
+		st.waitGate()
 		f, err := st.stream.Recv()
 		if err != nil {
 			st.err <- err
@@ -144,6 +154,41 @@ func (st *Stream) read() {
 		}
 		st.frames <- f
 	}
+}
+
+func (st *Stream) waitGate() {
+	st.gateMu.Lock()
+	gate := st.gate
+	st.gateMu.Unlock()
+	if gate == nil {
+		return
+	}
+	select {
+	case <-gate:
+	case <-st.ctx.Done():
+	}
+}
+
+// Pause stops reading from the network after at most one more frame, as a
+// client that has stalled: the stream's flow-control window fills and the
+// server's writes to it block. Open the stream on a connection made with
+// small windows (grpc.WithInitialWindowSize) for the stall to come fast.
+func (st *Stream) Pause() {
+	st.gateMu.Lock()
+	if st.gate == nil {
+		st.gate = make(chan struct{})
+	}
+	st.gateMu.Unlock()
+}
+
+// Resume reads again after Pause.
+func (st *Stream) Resume() {
+	st.gateMu.Lock()
+	if st.gate != nil {
+		close(st.gate)
+		st.gate = nil
+	}
+	st.gateMu.Unlock()
 }
 
 // Send sends a frame, failing the test on error.
@@ -175,6 +220,11 @@ func (st *Stream) Cancel() { st.cancel() }
 // the stream ends.
 func (st *Stream) Next() *roomcastv1.ServerFrame {
 	st.t.Helper()
+	if len(st.pending) > 0 {
+		e := st.pending[0]
+		st.pending = st.pending[1:]
+		return &roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Event{Event: e}}
+	}
 	select {
 	case f, ok := <-st.frames:
 		if !ok {
@@ -190,6 +240,9 @@ func (st *Stream) Next() *roomcastv1.ServerFrame {
 // NoFrame fails the test if a frame arrives within d.
 func (st *Stream) NoFrame(d time.Duration) {
 	st.t.Helper()
+	if len(st.pending) > 0 {
+		st.t.Fatalf("unexpected event: %v", st.pending[0])
+	}
 	select {
 	case f, ok := <-st.frames:
 		if ok {
@@ -217,6 +270,41 @@ func (st *Stream) End() error {
 		case <-deadline:
 			st.t.Fatalf("stream did not end within %v", Timeout)
 			return nil
+		}
+	}
+}
+
+// Rest waits for the stream to end and returns the frames that came
+// before the end (batches unpacked into one frame per event) and how it
+// ended (nil for OK).
+func (st *Stream) Rest() ([]*roomcastv1.ServerFrame, error) {
+	st.t.Helper()
+	var out []*roomcastv1.ServerFrame
+	for _, e := range st.pending {
+		out = append(out, &roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Event{Event: e}})
+	}
+	st.pending = nil
+	deadline := time.After(Timeout)
+	for {
+		select {
+		case f, ok := <-st.frames:
+			if !ok {
+				err := <-st.err
+				if err == io.EOF {
+					err = nil
+				}
+				return out, err
+			}
+			if batch := f.GetEvents(); batch != nil {
+				for _, e := range batch.Events {
+					out = append(out, &roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Event{Event: e}})
+				}
+				continue
+			}
+			out = append(out, f)
+		case <-deadline:
+			st.t.Fatalf("stream did not end within %v", Timeout)
+			return nil, nil
 		}
 	}
 }
@@ -265,6 +353,54 @@ func (st *Stream) Events(n int) []*roomcastv1.Event {
 		st.t.Fatalf("got %d events, want %d", len(out), n)
 	}
 	return out
+}
+
+// Event returns the next event, unpacking batches: the other events of a
+// batch are kept for the following calls (and for Next, which returns
+// them first, one per frame). It fails on any frame that is not an event.
+func (st *Stream) Event() *roomcastv1.Event {
+	st.t.Helper()
+	return st.eventFrom(st.Next())
+}
+
+// eventFrom returns the event of f, keeping the rest of a batch pending.
+func (st *Stream) eventFrom(f *roomcastv1.ServerFrame) *roomcastv1.Event {
+	st.t.Helper()
+	switch {
+	case f.GetEvent() != nil:
+		return f.GetEvent()
+	case len(f.GetEvents().GetEvents()) > 0:
+		events := f.GetEvents().Events
+		st.pending = append(st.pending, events[1:]...)
+		return events[0]
+	}
+	st.t.Fatalf("got %v while waiting for an event", f)
+	return nil
+}
+
+// Reply returns the next frame, which must be a reply.
+func (st *Stream) Reply() *roomcastv1.Reply {
+	st.t.Helper()
+	f := st.Next()
+	r := f.GetReply()
+	if r == nil {
+		st.t.Fatalf("got %v while waiting for a reply", f)
+	}
+	return r
+}
+
+// Eventually polls cond until it holds, failing the test with what if it
+// does not within Timeout. Use it for state that changes asynchronously
+// (stats, hooks), never to assert how long something takes.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", Timeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 type testWriter struct{ t testing.TB }

@@ -8,6 +8,8 @@ package adapter
 import (
 	"context"
 	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Recipient is a socket on this node that the adapter can hand packets to,
@@ -51,8 +53,9 @@ type SocketInfo struct {
 	Peer         string
 	MetadataKeys []string // never values: they may be secrets
 	AuthKeys     []string
-	Data         map[string]any // what middleware attached, JSON-like
-	Node         string
+	Data         *structpb.Struct // what middleware attached, as JSON
+
+	Node string
 }
 
 // Partial says which nodes a cluster-wide request did not hear from: the

@@ -8,7 +8,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/url"
 	"sort"
@@ -17,7 +16,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
@@ -89,7 +87,7 @@ func (a *Service) ListSockets(ctx context.Context, req *roomcastv1.ListSocketsRe
 			Peer:         s.Peer,
 			MetadataKeys: s.MetadataKeys,
 			AuthKeys:     s.AuthKeys,
-			Data:         toStruct(s.Data),
+			Data:         s.Data,
 			Node:         s.Node,
 		})
 	}
@@ -276,23 +274,4 @@ func grpcError(err error) error {
 		code = codes.Unknown
 	}
 	return status.Error(code, e.Message)
-}
-
-// toStruct shows what middleware attached, as JSON would.
-func toStruct(data map[string]any) *structpb.Struct {
-	if len(data) == 0 {
-		return nil
-	}
-	if s, err := structpb.NewStruct(data); err == nil {
-		return s
-	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil
-	}
-	s := &structpb.Struct{}
-	if s.UnmarshalJSON(raw) != nil {
-		return nil
-	}
-	return s
 }
