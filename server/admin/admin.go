@@ -9,7 +9,6 @@ package admin
 import (
 	"context"
 	"log/slog"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -199,14 +198,6 @@ func (a *Service) GetStats(context.Context, *roomcastv1.GetStatsRequest) (*roomc
 // namespace finds an existing namespace; creating one from outside would
 // let a typo make namespaces.
 func (a *Service) namespace(name string) (*server.Namespace, error) {
-	if strings.HasPrefix(strings.ToUpper(name), "%2F") {
-		// A REST path's percent-encoded name: real names start with "/".
-		decoded, err := url.PathUnescape(name)
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "namespace: %q is not a percent-encoded name", name)
-		}
-		name = decoded
-	}
 	if name == "" {
 		return nil, status.Error(codes.InvalidArgument, "namespace: must not be empty (\"/\" is %2F in URL paths)")
 	}

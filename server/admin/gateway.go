@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/roomcast/roomcast/gen/openapi"
@@ -37,10 +38,17 @@ func NewGateway(ctx context.Context, g *grpc.Server) (*Gateway, error) {
 		lis.Close()
 		return nil, err
 	}
-	// Namespace names contain "/", percent-encoded in paths (%2Fchat). This
-	// mode routes on "/" alone and leaves %2F in the value, which the
-	// service decodes.
-	mux := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved))
+	// Namespace names contain "/", percent-encoded in paths (%2Fchat): this
+	// mode routes on the literal "/" alone and decodes each segment. Unknown
+	// JSON fields are refused, so that a typo ("room" for "rooms") cannot
+	// widen an emit to the whole namespace.
+	mux := runtime.NewServeMux(
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}}),
+	)
 	if err := roomcastv1.RegisterAdminServiceHandler(ctx, mux, conn); err != nil {
 		conn.Close()
 		lis.Close()
