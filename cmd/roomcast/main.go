@@ -2,10 +2,12 @@
 //
 //	roomcast serve   the chat server (gRPC) with health on the HTTP port
 //	roomcast chat    Socket.IO's chat example in a terminal
+//	roomcast bench   load against a server on this machine, with a JSON summary
 //
 // Every flag can also be set by a ROOMCAST_* environment variable named
 // after it (--grpc-addr is ROOMCAST_GRPC_ADDR); a flag on the command line
-// wins over the environment.
+// wins over the environment. serve's settings can also come from its
+// configuration file (--config, key grpc_addr), below both.
 package main
 
 import (
@@ -22,6 +24,7 @@ const usage = `usage: roomcast <command> [flags]
 commands:
   serve   run the server
   chat    chat in a terminal
+  bench   load a server on this machine: fanout, rooms, idle, churn
 
 Run "roomcast <command> -h" for a command's flags.
 `
@@ -43,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, args[1:], stderr)
 	case "chat":
 		err = runChat(ctx, args[1:], stdin, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/roomcast/roomcast/internal/testkit"
+)
+
+// The command's contract: progress on stderr, exactly one JSON line on
+// stdout, flags as documented.
+func TestBenchPrintsOneJSONLine(t *testing.T) {
+	srv := testkit.Start(t, nil)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "--addr", srv.Addr, "--scenario", "rooms",
+		"--rooms", "2", "--subscribers-per-room", "2", "--publishers", "2", "--duration", "1200ms"},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != 1 {
+		t.Fatalf("stdout has %d lines, want 1: %q", n, stdout.String())
+	}
+	var sum map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not JSON: %v: %s", err, stdout.String())
+	}
+	if sum["scenario"] != "rooms" || sum["clients"] != float64(6) || sum["delivery_ratio"] != float64(1) {
+		t.Errorf("summary %s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "deliveries/s") {
+		t.Errorf("no progress line on stderr: %q", stderr.String())
+	}
+}
+
+func TestBenchRefusesARemoteTarget(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "--addr", "203.0.113.1:50051"}, strings.NewReader(""), &stdout, &stderr)
+	if code == 0 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "loopback") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

@@ -1,0 +1,35 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+)
+
+// Run runs cfg's scenario and returns its summary. Cancelling ctx ends the
+// run early: the summary then covers what ran and has Interrupted set,
+// and the error is nil. An error means the run could not do what it was
+// for (bad configuration, no server); the summary, when not nil, still
+// says how far it got.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	sum := &Summary{Scenario: cfg.Scenario}
+	sum.setDeliveries(0, 0, 0, 0, 0) // what a run that never published reports
+	var err error
+	switch cfg.Scenario {
+	case ScenarioFanout:
+		err = runFanout(ctx, cfg, sum)
+	case ScenarioRooms:
+		err = runRooms(ctx, cfg, sum)
+	case ScenarioIdle:
+		err = runIdle(ctx, cfg, sum)
+	case ScenarioChurn:
+		err = runChurn(ctx, cfg, sum)
+	default:
+		return nil, fmt.Errorf("unknown scenario %q", cfg.Scenario) // validate refuses it first
+	}
+	sum.Interrupted = ctx.Err() != nil
+	return sum, err
+}

@@ -1,0 +1,334 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// maxRecvMsg is above the server's per-client queue bound (4 MiB by
+// default), so that a batch frame packed from a full queue is never
+// refused by the client.
+const maxRecvMsg = 64 << 20
+
+// dialer opens one gRPC connection per client, spread over source
+// addresses when asked.
+type dialer struct {
+	target string
+	opts   []grpc.DialOption
+	locals []*net.TCPAddr // empty: the kernel picks
+	next   atomic.Uint64
+}
+
+// newDialer prepares connections to cfg.Addr for about demand clients. It
+// returns a note when it spread source addresses, to go in the summary.
+func newDialer(cfg Config, demand int) (*dialer, string) {
+	d := &dialer{target: dialAddr(cfg.Addr)}
+	n := cfg.SourceIPs
+	if n == 0 {
+		n = autoSourceIPs(d.target, demand)
+	}
+	var note string
+	if n > 0 {
+		for i := range n {
+			d.locals = append(d.locals, &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))})
+		}
+		note = fmt.Sprintf("connections spread over %d source addresses 127.0.0.2..127.0.0.%d", n, n+1)
+	}
+	d.opts = []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithNoProxy(),
+		grpc.WithContextDialer(d.dial),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsg)),
+	}
+	// A fan-out client mostly receives: a large window lets the server
+	// write a burst without waiting for window updates. Setting it turns
+	// off gRPC's BDP estimation, which is why 0 keeps the default.
+	if cfg.InitialWindow > 0 {
+		d.opts = append(d.opts, grpc.WithInitialWindowSize(cfg.InitialWindow))
+	}
+	if cfg.InitialConnWindow > 0 {
+		d.opts = append(d.opts, grpc.WithInitialConnWindowSize(cfg.InitialConnWindow))
+	}
+	return d, note
+}
+
+// autoSourceIPs is how many source addresses demand connections need: one
+// source address has the ephemeral port range towards one server port,
+// less a margin for what else the machine has open. Spreading only works
+// towards an IPv4 loopback target.
+func autoSourceIPs(target string, demand int) int {
+	host, _, _ := net.SplitHostPort(target)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || ip.To4() == nil) {
+		return 0
+	}
+	perAddr := ephemeralPorts() - 2000
+	if perAddr < 1000 {
+		perAddr = 1000
+	}
+	if demand <= perAddr {
+		return 0
+	}
+	return min((demand+perAddr-1)/perAddr, 250)
+}
+
+// ephemeralPorts reads Linux's ephemeral port range; elsewhere it assumes
+// Linux's default.
+func ephemeralPorts() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, err1 := strconv.Atoi(f[0])
+			hi, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil && hi >= lo {
+				return hi - lo + 1
+			}
+		}
+	}
+	return 60999 - 32768 + 1
+}
+
+func (d *dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	if len(d.locals) > 0 {
+		nd.LocalAddr = d.locals[d.next.Add(1)%uint64(len(d.locals))]
+		// The target may be "localhost": dial its IPv4 address, which is
+		// the family of the source address.
+		return nd.DialContext(ctx, "tcp4", addr)
+	}
+	return nd.DialContext(ctx, "tcp", addr)
+}
+
+// client is one raw ChatService stream on its own connection.
+type client struct {
+	cc     *grpc.ClientConn
+	stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.ServerFrame]
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// errTimeout is a handshake that took longer than ConnectTimeout.
+var errTimeout = errors.New("connect timed out")
+
+// connect opens a client, enters namespace and joins rooms (if any),
+// within timeout and until ctx ends.
+func (d *dialer) connect(ctx context.Context, timeout time.Duration, namespace string, rooms []string) (*client, error) {
+	cc, err := grpc.NewClient("passthrough:///"+d.target, d.opts...)
+	if err != nil {
+		return nil, err
+	}
+	// The stream outlives ctx's handshake: it ends when the scenario
+	// closes the client, so that the scenario decides when counting stops.
+	sctx, cancel := context.WithCancel(context.Background())
+	c := &client{cc: cc, cancel: cancel}
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
+	stopWatch := context.AfterFunc(ctx, cancel)
+	err = c.handshake(sctx, namespace, rooms)
+	stopped := timer.Stop()
+	watching := stopWatch()
+	switch {
+	case err == nil && stopped && watching:
+		return c, nil
+	case timedOut.Load():
+		err = errTimeout
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case err == nil:
+		err = errors.New("connect interrupted")
+	}
+	c.close()
+	return nil, err
+}
+
+func (c *client) handshake(ctx context.Context, namespace string, rooms []string) error {
+	stream, err := roomcastv1.NewChatServiceClient(c.cc).Connect(ctx)
+	if err != nil {
+		return err
+	}
+	c.stream = stream
+	if err := stream.Send(&roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{
+		Connect: &roomcastv1.ConnectFrame{Namespace: namespace}}}); err != nil {
+		return recvErr(stream, err)
+	}
+	for {
+		f, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if ce := f.GetConnectError(); ce != nil {
+			return fmt.Errorf("connect %s refused: %s", namespace, ce.Message)
+		}
+		if r := f.GetReply(); r != nil && r.Error != nil {
+			return fmt.Errorf("connect %s refused: %s %s", namespace, r.Error.Code, r.Error.Message)
+		}
+		if f.GetConnected() != nil {
+			break
+		}
+	}
+	if len(rooms) == 0 {
+		return nil
+	}
+	const joinRef = 1
+	if err := stream.Send(&roomcastv1.ClientFrame{Ref: joinRef, Frame: &roomcastv1.ClientFrame_Join{
+		Join: &roomcastv1.RoomsFrame{Namespace: namespace, Rooms: rooms}}}); err != nil {
+		return recvErr(stream, err)
+	}
+	for {
+		f, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		r := f.GetReply()
+		if r == nil {
+			continue
+		}
+		if r.Error != nil {
+			return fmt.Errorf("join %v refused: %s %s", rooms, r.Error.Code, r.Error.Message)
+		}
+		if r.Ref == joinRef {
+			return nil
+		}
+	}
+}
+
+// recvErr turns a failed Send into the stream's real status: gRPC reports
+// io.EOF on Send and keeps the reason for Recv.
+func recvErr(stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.ServerFrame], sendErr error) error {
+	if _, err := stream.Recv(); err != nil {
+		return err
+	}
+	return sendErr
+}
+
+// close ends the stream and the connection; it may be called more than
+// once and concurrently with reads.
+func (c *client) close() {
+	c.once.Do(func() {
+		c.cancel()
+		_ = c.cc.Close()
+	})
+}
+
+// handler is what a read loop does with the frames it receives.
+type handler struct {
+	// events gets each event frame's events (a batch unpacked) and the
+	// time they were received.
+	events func(evs []*roomcastv1.Event, now int64)
+	// refused gets the replies that carry an error.
+	refused func(*roomcastv1.Reply)
+}
+
+// disconnectedError is a stream that the server ended with a reason.
+type disconnectedError struct{ reason string }
+
+func (e disconnectedError) Error() string { return "disconnected: " + e.reason }
+
+// read receives frames until the stream ends and returns why it ended.
+func (c *client) read(h handler) error {
+	var one [1]*roomcastv1.Event
+	for {
+		f, err := c.stream.Recv()
+		if err != nil {
+			return err
+		}
+		now := time.Now().UnixNano()
+		switch fr := f.Frame.(type) {
+		case *roomcastv1.ServerFrame_Event:
+			if h.events != nil {
+				one[0] = fr.Event
+				h.events(one[:], now)
+			}
+		case *roomcastv1.ServerFrame_Events:
+			if h.events != nil {
+				h.events(fr.Events.GetEvents(), now)
+			}
+		case *roomcastv1.ServerFrame_Reply:
+			if fr.Reply.Error != nil && h.refused != nil {
+				h.refused(fr.Reply)
+			}
+		case *roomcastv1.ServerFrame_Disconnected:
+			return disconnectedError{reason: fr.Disconnected.Reason}
+		}
+	}
+}
+
+// connectAll connects one client per element of rooms (each client
+// joining the rooms of its element) with cfg.ConnectConcurrency at once,
+// calling started for each client connected, from the connecting
+// goroutine. It returns the clients by index (nil where the connect
+// failed), the number that failed and the first error. It stops early
+// when ctx ends or when connects keep failing, as they do when no server
+// listens.
+func connectAll(ctx context.Context, d *dialer, cfg Config, rooms [][]string, started func(i int, c *client)) ([]*client, int, error) {
+	clients := make([]*client, len(rooms))
+	var (
+		next, failed, succeeded atomic.Int64
+		errOnce                 sync.Once
+		firstErr                error
+		wg                      sync.WaitGroup
+	)
+	giveUp := func() bool {
+		f := failed.Load()
+		return f >= 16 && f > succeeded.Load()/10
+	}
+	for range min(cfg.ConnectConcurrency, len(rooms)) {
+		wg.Go(func() {
+			for ctx.Err() == nil && !giveUp() {
+				i := int(next.Add(1) - 1)
+				if i >= len(rooms) {
+					return
+				}
+				c, err := d.connect(ctx, cfg.ConnectTimeout, cfg.Namespace, rooms[i])
+				if err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+						errOnce.Do(func() { firstErr = err })
+					}
+					continue
+				}
+				succeeded.Add(1)
+				clients[i] = c
+				if started != nil {
+					started(i, c)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return clients, int(failed.Load()), firstErr
+}
+
+// closeAll closes every client at once: closing thousands one after the
+// other would take seconds.
+func closeAll(clients []*client) {
+	var wg sync.WaitGroup
+	work := make(chan *client)
+	for range min(64, len(clients)) {
+		wg.Go(func() {
+			for c := range work {
+				c.close()
+			}
+		})
+	}
+	for _, c := range clients {
+		if c != nil {
+			work <- c
+		}
+	}
+	close(work)
+	wg.Wait()
+}
