@@ -56,7 +56,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	code, body := ops.call(http.MethodGet, "/healthz", "")
 	wantOps(t, "/healthz", code, body, http.StatusOK, `{"status":"ok"}`)
 	code, body = ops.call(http.MethodGet, "/readyz", "")
-	wantOps(t, "/readyz", code, body, http.StatusOK, `{"status":"ready"}`)
+	wantOps(t, "/readyz", code, body, http.StatusOK, `{"adapter":"ok","status":"ready"}`)
 
 	app.Node.Hub.Shutdown()
 	if f := st.Next().GetDisconnected(); f == nil || f.Reason != "server shutting down" {

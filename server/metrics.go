@@ -14,7 +14,7 @@ type metrics struct {
 	grpc     *grpcprom.ServerMetrics // handled RPCs by code, from the interceptors
 	fanout   prometheus.Histogram
 
-	clients, sockets, rooms, eventsIn, delivered, dropped *prometheus.Desc
+	clients, sockets, rooms, eventsIn, delivered, dropped, adapterUp *prometheus.Desc
 }
 
 func newMetrics(srv *Server) *metrics {
@@ -28,6 +28,7 @@ func newMetrics(srv *Server) *metrics {
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10), // 1µs .. 0.26s
 		}),
 		clients:   prometheus.NewDesc("roomcast_clients", "Connected client streams.", nil, nil),
+		adapterUp: prometheus.NewDesc("roomcast_adapter_up", "1 while the adapter reaches the rest of the cluster.", nil, nil),
 		sockets:   prometheus.NewDesc("roomcast_sockets", "Connected sockets by namespace.", []string{"namespace"}, nil),
 		rooms:     prometheus.NewDesc("roomcast_rooms", "Rooms by namespace, sockets' own rooms not counted.", []string{"namespace"}, nil),
 		eventsIn:  prometheus.NewDesc("roomcast_events_received_total", "Events received from clients by namespace.", []string{"namespace"}, nil),
@@ -46,7 +47,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.fanout.Describe(ch)
-	for _, d := range []*prometheus.Desc{m.clients, m.sockets, m.rooms, m.eventsIn, m.delivered, m.dropped} {
+	for _, d := range []*prometheus.Desc{m.clients, m.sockets, m.rooms, m.eventsIn, m.delivered, m.dropped, m.adapterUp} {
 		ch <- d
 	}
 }
@@ -55,6 +56,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.fanout.Collect(ch)
 	st := m.srv.Stats()
 	ch <- prometheus.MustNewConstMetric(m.clients, prometheus.GaugeValue, float64(st.Clients))
+	up := 1.0
+	if m.srv.AdapterStatus() != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(m.adapterUp, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.DroppedVolatile), "volatile")
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.SlowConsumers), "slow consumer")
 	for _, ns := range m.srv.Namespaces() {
