@@ -30,6 +30,7 @@ type Server struct {
 	patterns   []*NamespacePattern
 	clients    map[*client]struct{}
 	closing    bool
+	drained    chan struct{} // closed once closing and no client is left
 }
 
 // New returns a server with the namespace "/".
@@ -45,6 +46,7 @@ func New(opts ...Option) *Server {
 		started:    time.Now(),
 		namespaces: make(map[string]*Namespace),
 		clients:    make(map[*client]struct{}),
+		drained:    make(chan struct{}),
 	}
 	s.metrics = newMetrics(s)
 	s.Of("/")
@@ -130,8 +132,21 @@ func (s *Server) addClient(c *client) bool {
 func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
+	s.signalDrained()
 	s.mu.Unlock()
 	s.stats.clients.Add(-1)
+}
+
+// signalDrained closes drained once the server is closing and its last
+// client handler has returned. s.mu must be held.
+func (s *Server) signalDrained() {
+	if s.closing && len(s.clients) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
 }
 
 // Shutdown tells every client that the server is shutting down, ends their
@@ -140,6 +155,7 @@ func (s *Server) removeClient(c *client) {
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.closing = true
+	s.signalDrained()
 	clients := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
 		clients = append(clients, c)
@@ -159,7 +175,11 @@ func (s *Server) Ready() bool {
 }
 
 // Stop shuts the hub down and stops g gracefully; when ctx ends first, it
-// stops g at once.
+// stops g at once. Client handlers return within the drain timeout; a
+// stalled peer that never reads would then hold GracefulStop (its stream's
+// last frames and trailers wait on flow control) until ctx ends, so once
+// every client is gone the transport gets one more drain timeout to flush
+// and the rest is cut.
 func (s *Server) Stop(ctx context.Context, g *grpc.Server) error {
 	s.Shutdown()
 	done := make(chan struct{})
@@ -167,12 +187,25 @@ func (s *Server) Stop(ctx context.Context, g *grpc.Server) error {
 		g.GracefulStop()
 		close(done)
 	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		g.Stop()
-		<-done
-		return ctx.Err()
+	drained := s.drained
+	var cut <-chan time.Time
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-drained:
+			drained = nil
+			timer := time.NewTimer(s.opts.drainTimeout)
+			defer timer.Stop()
+			cut = timer.C
+		case <-cut:
+			g.Stop()
+			<-done
+			return nil
+		case <-ctx.Done():
+			g.Stop()
+			<-done
+			return ctx.Err()
+		}
 	}
 }
