@@ -6,45 +6,27 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/roomcast/roomcast/internal/wirevalue"
 )
 
-// toValue converts Go data into the wire's JSON-like value. Nil stays nil
-// so that frames without data carry none. Values structpb does not know
-// (structs, typed slices and maps) go through encoding/json, so anything a
-// Go user can marshal can be sent.
+// toValue converts Go data into the wire's JSON-like value.
 func toValue(v any) (*structpb.Value, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case *structpb.Value:
-		return v, nil
-	case *structpb.Struct:
-		return structpb.NewStructValue(v), nil
-	case *structpb.ListValue:
-		return structpb.NewListValue(v), nil
-	}
-	if value, err := structpb.NewValue(v); err == nil {
-		return value, nil
-	}
-	raw, err := json.Marshal(v)
+	value, err := wirevalue.From(v)
 	if err != nil {
-		return nil, fmt.Errorf("roomcast client: data is not JSON-like: %w", err)
+		return nil, fmt.Errorf("roomcast client: %w", err)
 	}
-	var generic any
-	if err := json.Unmarshal(raw, &generic); err != nil {
-		return nil, err
-	}
-	return structpb.NewValue(generic)
+	return value, nil
 }
 
 // splitPayload puts []byte in an event's binary field and anything else in
 // its data, as the server does.
 func splitPayload(data any) (*structpb.Value, []byte, error) {
-	if b, ok := data.([]byte); ok {
-		return nil, b, nil
+	value, binary, err := wirevalue.SplitPayload(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("roomcast client: %w", err)
 	}
-	value, err := toValue(data)
-	return value, nil, err
+	return value, binary, nil
 }
 
 // toStruct converts a connect's auth.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/internal/wirevalue"
 	"github.com/roomcast/roomcast/server/adapter"
 )
 
@@ -144,12 +145,9 @@ func checkRooms(rooms []string) error {
 // splitPayload puts []byte in an event's binary field and anything else in
 // its JSON-like data.
 func splitPayload(data any) (*structpb.Value, []byte, error) {
-	if b, ok := data.([]byte); ok {
-		return nil, b, nil
-	}
-	value, err := toValue(data)
+	value, binary, err := wirevalue.SplitPayload(data)
 	if err != nil {
 		return nil, nil, Errorf(CodeInvalidArgument, "%v", err)
 	}
-	return value, nil, nil
+	return value, binary, nil
 }
