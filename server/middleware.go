@@ -24,6 +24,9 @@ type ConnectRequest struct {
 	// ClientNamespaces is how many namespaces the client stream is
 	// already connected to.
 	ClientNamespaces int
+	// NamespaceSockets is how many sockets the namespace has on this
+	// node, counted as the middleware starts.
+	NamespaceSockets int
 	data             map[string]any
 }
 

@@ -125,7 +125,10 @@ func (n *Namespace) RoomSizes() map[string]int { return n.adapter.RoomSizes() }
 // admit runs the connect middleware; on success it returns what the
 // middleware attached for the socket.
 func (n *Namespace) admit(ctx context.Context, hs *Handshake, clientNamespaces int) (map[string]any, error) {
-	req := &ConnectRequest{Namespace: n.name, Handshake: hs, ClientNamespaces: clientNamespaces}
+	n.mu.RLock()
+	sockets := len(n.sockets)
+	n.mu.RUnlock()
+	req := &ConnectRequest{Namespace: n.name, Handshake: hs, ClientNamespaces: clientNamespaces, NamespaceSockets: sockets}
 	for _, mw := range n.listeners().middleware {
 		if err := mw(ctx, req); err != nil {
 			return nil, err

@@ -25,8 +25,8 @@ func version() string {
 	return "(devel)"
 }
 
-// newNodeID names a process in a cluster when no name is given.
-func newNodeID() string {
+// NewNodeID returns a random node name, for a node started without one.
+func NewNodeID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

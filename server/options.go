@@ -32,7 +32,7 @@ func defaultOptions() options {
 		// Socket.IO's maxHttpBufferSize is 1e6 bytes.
 		maxPayloadBytes: 1 << 20,
 		drainTimeout:    2 * time.Second,
-		nodeID:          newNodeID(),
+		nodeID:          NewNodeID(),
 	}
 }
 

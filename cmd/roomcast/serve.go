@@ -9,47 +9,100 @@ import (
 	"time"
 
 	"github.com/roomcast/roomcast/internal/app"
+	"github.com/roomcast/roomcast/internal/config"
 )
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+// serveOptions are the settings of `roomcast serve` once the command
+// line, the environment and the configuration file have been layered.
+type serveOptions struct {
+	grpcAddr        string
+	httpAddr        string
+	adminToken      string
+	logFormat       string
+	shutdownTimeout time.Duration
+	adapter         string
+	redisURL        string
+	redisPrefix     string
+	nodeID          string
+	configFile      string
+	// namespaces are the configuration file's; without a file, the hub's
+	// one open namespace "/" is all there is.
+	namespaces []config.Namespace
+}
+
+// parseServe reads serve's flags, their environment variables and, with
+// --config, the configuration file, which it loads and validates.
+func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
+	o := &serveOptions{}
 	fs := newFlagSet("serve", stderr)
-	grpcAddr := fs.String("grpc-addr", ":50051", "gRPC listen address")
-	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address: REST admin, OpenAPI, health, metrics")
-	adminToken := fs.String("admin-token", "", "bearer token of the admin API; the admin API is off without one")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
-	if err := parseWithEnv(fs, args); err != nil {
-		return err
+	fs.StringVar(&o.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
+	fs.StringVar(&o.httpAddr, "http-addr", ":8080", "HTTP listen address: REST admin, OpenAPI, health, metrics")
+	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token of the admin API; the admin API is off without one")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&o.adapter, "adapter", "memory", "where rooms live: memory (one node) or redis (a cluster of nodes sharing a Redis)")
+	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis of the cluster, with --adapter redis")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "roomcast", "start of the cluster's Redis keys and channels, so that clusters can share a Redis")
+	fs.StringVar(&o.nodeID, "node-id", "", "this node's name in the cluster (default: random)")
+	fs.StringVar(&o.configFile, "config", "", "YAML file of settings and namespace policies (see examples/roomcast.yaml); flags and ROOMCAST_* variables override its settings")
+	explicit, err := parseExplicit(fs, args)
+	if err != nil {
+		return nil, err
 	}
-	logger, err := newLogger(*logFormat, stderr)
+	if o.configFile == "" {
+		return o, nil
+	}
+	cfg, err := config.Load(o.configFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := setFromFile(fs, explicit, cfg); err != nil {
+		return nil, err
+	}
+	o.namespaces = cfg.Namespaces
+	return o, nil
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	o, err := parseServe(args, stderr)
 	if err != nil {
 		return err
+	}
+	logger, err := newLogger(o.logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	if o.configFile != "" {
+		logger.Info("configuration loaded", "file", o.configFile, "namespaces", len(o.namespaces))
 	}
 
-	node, err := app.New(ctx, app.Config{Logger: logger, AdminToken: *adminToken})
+	node, err := app.New(ctx, app.Config{
+		Logger: logger, AdminToken: o.adminToken, Namespaces: o.namespaces,
+		Adapter: o.adapter, RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, NodeID: o.nodeID,
+	})
 	if err != nil {
 		return err
 	}
-	grpcLis, err := net.Listen("tcp", *grpcAddr)
+	grpcLis, err := net.Listen("tcp", o.grpcAddr)
 	if err != nil {
 		return err
 	}
-	httpLis, err := net.Listen("tcp", *httpAddr)
+	httpLis, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
 		grpcLis.Close()
 		return err
 	}
 	node.Serve(grpcLis, httpLis)
 	logger.Info("roomcast serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
-		"admin_api", *adminToken != "")
+		"admin_api", o.adminToken != "", "adapter", o.adapter, "node", node.Hub.NodeID())
 
 	select {
 	case <-ctx.Done():
 	case err := <-node.Failed():
 		logger.Error("listener failed", "error", err)
 	}
-	logger.Info("shutting down", "timeout", *shutdownTimeout)
-	stopCtx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	logger.Info("shutting down", "timeout", o.shutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	err = node.Stop(stopCtx)
 	logger.Info("stopped")

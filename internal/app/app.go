@@ -7,15 +7,19 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/internal/config"
 	"github.com/roomcast/roomcast/server"
+	redisadapter "github.com/roomcast/roomcast/server/adapter/redis"
 	"github.com/roomcast/roomcast/server/admin"
 )
 
@@ -26,6 +30,16 @@ type Config struct {
 	AdminToken string
 	// Options configure the hub.
 	Options []server.Option
+	// Namespaces are the namespaces and patterns of a configuration file,
+	// each with its policy, installed before the node serves.
+	Namespaces []config.Namespace
+	// Adapter is "memory" (the default: one node) or "redis" (a cluster
+	// sharing the Redis at RedisURL).
+	Adapter     string
+	RedisURL    string
+	RedisPrefix string
+	// NodeID names the node in the cluster; random when empty.
+	NodeID string
 }
 
 // App is a running node.
@@ -35,6 +49,8 @@ type App struct {
 	gateway *admin.Gateway
 	http    *http.Server
 	served  chan error
+	// leave ends the cluster membership, if any, once the hub has stopped.
+	leave func() error
 }
 
 // New assembles a node; Serve starts it.
@@ -43,7 +59,28 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	hub := server.New(append([]server.Option{server.WithLogger(logger)}, cfg.Options...)...)
+	opts := []server.Option{server.WithLogger(logger)}
+	if cfg.NodeID != "" {
+		opts = append(opts, server.WithNodeID(cfg.NodeID))
+	}
+	leave := func() error { return nil }
+	switch cfg.Adapter {
+	case "", "memory":
+	case "redis":
+		cluster, err := joinCluster(ctx, cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, server.WithAdapter(cluster), server.WithNodeID(cluster.NodeID()))
+		leave = cluster.Close
+	default:
+		return nil, fmt.Errorf("adapter %q: want memory or redis", cfg.Adapter)
+	}
+	hub := server.New(append(opts, cfg.Options...)...)
+	for _, ns := range cfg.Namespaces {
+		ns.Apply(hub)
+		logger.Info("namespace configured", "namespace", ns.String(), "pattern", ns.Pattern != nil, "auth", ns.AuthType)
+	}
 	g := hub.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(cfg.AdminToken, logger)))
 	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub, logger))
 	gateway, err := admin.NewGateway(ctx, g)
@@ -61,6 +98,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		gateway: gateway,
 		http:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		served:  make(chan error, 2),
+		leave:   leave,
 	}, nil
 }
 
@@ -80,5 +118,35 @@ func (a *App) Stop(ctx context.Context) error {
 	if e := a.http.Shutdown(ctx); e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}
-	return errors.Join(err, a.gateway.Close())
+	return errors.Join(err, a.gateway.Close(), a.leave())
 }
+
+// joinCluster connects to the cluster's Redis and joins it.
+func joinCluster(ctx context.Context, cfg Config, logger *slog.Logger) (*cluster, error) {
+	opts, err := goredis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	client := goredis.NewClient(opts)
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		nodeID = server.NewNodeID()
+	}
+	c, err := redisadapter.New(ctx, redisadapter.Options{Client: client, NodeID: nodeID, Prefix: cfg.RedisPrefix, Logger: logger})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return &cluster{Cluster: c, client: client, nodeID: nodeID}, nil
+}
+
+// cluster is a node's Redis adapter with the client it owns.
+type cluster struct {
+	*redisadapter.Cluster
+	client *goredis.Client
+	nodeID string
+}
+
+func (c *cluster) NodeID() string { return c.nodeID }
+
+func (c *cluster) Close() error { return errors.Join(c.Cluster.Close(), c.client.Close()) }

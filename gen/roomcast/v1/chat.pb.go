@@ -1040,6 +1040,7 @@ type Error struct {
 	// One of the gRPC canonical code names: "INVALID_ARGUMENT", "NOT_FOUND",
 	// "FAILED_PRECONDITION", "ALREADY_EXISTS", "PERMISSION_DENIED",
 	// "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "UNAVAILABLE", "INTERNAL",
+	// "UNAUTHENTICATED" (a namespace policy refused the token),
 	// or "UNKNOWN" for a server handler's error without a code of its own.
 	Code    string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
