@@ -24,6 +24,7 @@ type serveOptions struct {
 	redisURL        string
 	redisPrefix     string
 	nodeID          string
+	pprof           bool
 	configFile      string
 	// namespaces are the configuration file's; without a file, the hub's
 	// one open namespace "/" is all there is.
@@ -44,6 +45,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis of the cluster, with --adapter redis")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "roomcast", "start of the cluster's Redis keys and channels, so that clusters can share a Redis")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's name in the cluster (default: random)")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the HTTP port")
 	fs.StringVar(&o.configFile, "config", "", "YAML file of settings and namespace policies (see examples/roomcast.yaml); flags and ROOMCAST_* variables override its settings")
 	explicit, err := parseExplicit(fs, args)
 	if err != nil {
@@ -79,6 +81,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	node, err := app.New(ctx, app.Config{
 		Logger: logger, AdminToken: o.adminToken, Namespaces: o.namespaces,
 		Adapter: o.adapter, RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, NodeID: o.nodeID,
+		Pprof: o.pprof,
 	})
 	if err != nil {
 		return err

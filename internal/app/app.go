@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -40,6 +41,9 @@ type Config struct {
 	RedisPrefix string
 	// NodeID names the node in the cluster; random when empty.
 	NodeID string
+	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port. Off
+	// by default: profiles tell an attacker much and cost CPU on demand.
+	Pprof bool
 }
 
 // App is a running node.
@@ -92,6 +96,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mux.Handle("/v1/", gateway)
 	mux.Handle("GET /openapi.json", gateway)
 	mux.Handle("/", hub.HTTPHandler())
+	if cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	return &App{
 		Hub:     hub,
 		GRPC:    g,

@@ -30,6 +30,7 @@ type Config struct {
 	RedisURL        string
 	RedisPrefix     string
 	NodeID          string
+	Pprof           bool
 
 	// Namespaces are the namespaces and patterns the file declares, in
 	// file order (patterns are tried in that order).
@@ -42,7 +43,7 @@ type Config struct {
 
 // Settings returns the server settings the file sets, keyed by their YAML
 // keys (grpc_addr, http_addr, admin_token, log_format, shutdown_timeout,
-// adapter, redis_url, redis_prefix, node_id),
+// adapter, redis_url, redis_prefix, node_id, pprof),
 // each written as its command-line flag would take it. A setting the file
 // leaves out is absent, so that the binary's own default applies.
 func (c *Config) Settings() map[string]string {
@@ -56,6 +57,7 @@ func (c *Config) Settings() map[string]string {
 		"redis_url":        c.RedisURL,
 		"redis_prefix":     c.RedisPrefix,
 		"node_id":          c.NodeID,
+		"pprof":            strconv.FormatBool(c.Pprof),
 	}
 	out := make(map[string]string, len(c.set))
 	for key := range c.set {
@@ -208,6 +210,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		}),
 		"node_id": setting("node_id", func(n *yaml.Node, path string) (ok bool) {
 			cfg.NodeID, ok = d.str(n, path)
+			return ok
+		}),
+		"pprof": setting("pprof", func(n *yaml.Node, path string) (ok bool) {
+			cfg.Pprof, ok = d.boolean(n, path)
 			return ok
 		}),
 		"namespaces": func(n *yaml.Node, path string) {
