@@ -18,7 +18,9 @@ import (
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := bench.Defaults()
 	fs := newFlagSet("bench", stderr)
-	addr := fs.String("addr", d.Addr, "server gRPC address, HOST:PORT (loopback only)")
+	addr := fs.String("addr", d.Addr, "server gRPC address, HOST:PORT, or a comma-separated list of a cluster's nodes (loopback only); "+
+		"with a list, subscribers (and churn's connects) are spread round-robin over the nodes, publishers connect to the first, "+
+		"each publisher has a witness client on every other node that acknowledges its window there, and idle takes one address only")
 	scenario := fs.String("scenario", d.Scenario, "what to run: "+strings.Join(bench.Scenarios, ", "))
 	namespace := fs.String("namespace", d.Namespace, "namespace every client enters")
 	duration := fs.Duration("duration", d.Duration, "how long fanout and rooms publish and churn connects")

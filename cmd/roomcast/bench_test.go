@@ -28,7 +28,7 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 		t.Fatalf("stdout is not JSON: %v: %s", err, stdout.String())
 	}
-	if sum["scenario"] != "rooms" || sum["clients"] != float64(6) || sum["delivery_ratio"] != float64(1) {
+	if sum["scenario"] != "rooms" || sum["clients"] != float64(6) || sum["delivery_ratio"] != float64(1) || sum["nodes"] != float64(1) {
 		t.Errorf("summary %s", stdout.String())
 	}
 	if !strings.Contains(stderr.String(), "deliveries/s") {
@@ -37,9 +37,12 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 }
 
 func TestBenchRefusesARemoteTarget(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"bench", "--addr", "203.0.113.1:50051"}, strings.NewReader(""), &stdout, &stderr)
-	if code == 0 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "loopback") {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	// Alone, or hidden in a cluster's list.
+	for _, addr := range []string{"203.0.113.1:50051", "127.0.0.1:50051,203.0.113.1:50051"} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"bench", "--addr", addr}, strings.NewReader(""), &stdout, &stderr)
+		if code == 0 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "loopback") {
+			t.Errorf("--addr %s: exit %d, stdout %q, stderr %q", addr, code, stdout.String(), stderr.String())
+		}
 	}
 }

@@ -15,7 +15,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	sum := &Summary{Scenario: cfg.Scenario}
+	sum := &Summary{Scenario: cfg.Scenario, Nodes: len(cfg.targets())}
 	sum.setDeliveries(0, 0, 0, 0, 0) // what a run that never published reports
 	var err error
 	switch cfg.Scenario {

@@ -65,7 +65,9 @@ loop:
 			wg.Go(func() {
 				defer inFlight.Add(-1)
 				t := time.Now()
-				c, err := d.connect(ctx, cfg.ConnectTimeout, cfg.Namespace, []string{churnRoom})
+				// Round-robin over the nodes of a cluster, so that each
+				// node's connect path takes its share.
+				c, err := d.connect(ctx, i%d.nodes(), cfg.ConnectTimeout, cfg.Namespace, []string{churnRoom})
 				if err != nil {
 					if ctx.Err() == nil {
 						errs.Add(1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -30,7 +31,12 @@ const timestampLen = 19
 // Config is one run. Zero values take the defaults of Defaults, except
 // where a zero has its own meaning (Rate, SourceIPs, the window sizes).
 type Config struct {
-	// Addr is the server's gRPC address; it must be a loopback address.
+	// Addr is the server's gRPC address, or a comma-separated list of the
+	// gRPC addresses of a cluster's nodes; each must be a loopback address.
+	// With a list, fanout and rooms spread subscribers round-robin over the
+	// nodes and connect publishers to the first (see the package comment),
+	// churn spreads its connects the same way, and idle, which reads one
+	// server's memory, takes a single address.
 	Addr string
 	// Scenario is one of Scenarios.
 	Scenario string
@@ -204,8 +210,10 @@ func (c Config) validate() error {
 		check(c.Clients > 0 && c.Clients <= 100_000, "clients (connects per second) must be in [1, 100000]")
 		check(c.MaxInFlight > 0 && c.MaxInFlight <= maxClients, "max-inflight must be in [1, %d]", maxClients)
 	}
-	if err := checkLoopback("addr", c.Addr); err != nil {
+	if addrs, err := parseAddrs(c.Addr); err != nil {
 		errs = append(errs, err)
+	} else if c.Scenario == ScenarioIdle && len(addrs) > 1 {
+		errs = append(errs, fmt.Errorf("addr: idle reads one server's memory, so it takes one address, not %d", len(addrs)))
 	}
 	if c.Scenario == ScenarioIdle && c.HTTPAddr != "" {
 		if err := checkLoopback("http-addr", c.HTTPAddr); err != nil {
@@ -229,6 +237,39 @@ func checkLoopback(name, addr string) error {
 		return nil
 	}
 	return fmt.Errorf("%s %q: bench only targets loopback addresses (localhost, 127.0.0.0/8, ::1)", name, addr)
+}
+
+// parseAddrs splits --addr's comma-separated list, trimming spaces, and
+// checks every element: a HOST:PORT on loopback, and no address twice,
+// since a repeated node would be counted as two in the summary's "nodes".
+func parseAddrs(list string) ([]string, error) {
+	var addrs []string
+	seen := map[string]bool{}
+	for a := range strings.SplitSeq(list, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, fmt.Errorf("addr %q: an empty address in the list", list)
+		}
+		if err := checkLoopback("addr", a); err != nil {
+			return nil, err
+		}
+		if seen[dialAddr(a)] {
+			return nil, fmt.Errorf("addr %q: %s appears twice", list, a)
+		}
+		seen[dialAddr(a)] = true
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// targets is the dialable address of each node of c.Addr, which validate
+// has checked.
+func (c Config) targets() []string {
+	addrs, _ := parseAddrs(c.Addr)
+	for i, a := range addrs {
+		addrs[i] = dialAddr(a)
+	}
+	return addrs
 }
 
 // dialAddr is addr with an empty host made explicit, so that ":50051"

@@ -23,22 +23,29 @@ import (
 // refused by the client.
 const maxRecvMsg = 64 << 20
 
-// dialer opens one gRPC connection per client, spread over source
-// addresses when asked.
+// dialer opens one gRPC connection per client to one of the targets (the
+// nodes of --addr), spread over source addresses when asked.
 type dialer struct {
-	target string
-	opts   []grpc.DialOption
-	locals []*net.TCPAddr // empty: the kernel picks
-	next   atomic.Uint64
+	targets []string
+	opts    []grpc.DialOption
+	locals  []*net.TCPAddr // empty: the kernel picks
+	next    atomic.Uint64
 }
 
-// newDialer prepares connections to cfg.Addr for about demand clients. It
-// returns a note when it spread source addresses, to go in the summary.
+// newDialer prepares connections to cfg's nodes for about demand clients
+// in all. It returns a note when it spread source addresses, to go in the
+// summary.
 func newDialer(cfg Config, demand int) (*dialer, string) {
-	d := &dialer{target: dialAddr(cfg.Addr)}
+	d := &dialer{targets: cfg.targets()}
 	n := cfg.SourceIPs
 	if n == 0 {
-		n = autoSourceIPs(d.target, demand)
+		// Ports run out per server port, and the clients are spread
+		// over the nodes: each target needs sources for its share.
+		share := (demand + len(d.targets) - 1) / len(d.targets)
+		n = autoSourceIPs(d.targets[0], share)
+		for _, t := range d.targets[1:] {
+			n = min(n, autoSourceIPs(t, share))
+		}
 	}
 	var note string
 	if n > 0 {
@@ -64,6 +71,9 @@ func newDialer(cfg Config, demand int) (*dialer, string) {
 	}
 	return d, note
 }
+
+// nodes is the number of targets.
+func (d *dialer) nodes() int { return len(d.targets) }
 
 // autoSourceIPs is how many source addresses demand connections need: one
 // source address has the ephemeral port range towards one server port,
@@ -123,10 +133,10 @@ type client struct {
 // errTimeout is a handshake that took longer than ConnectTimeout.
 var errTimeout = errors.New("connect timed out")
 
-// connect opens a client, enters namespace and joins rooms (if any),
-// within timeout and until ctx ends.
-func (d *dialer) connect(ctx context.Context, timeout time.Duration, namespace string, rooms []string) (*client, error) {
-	cc, err := grpc.NewClient("passthrough:///"+d.target, d.opts...)
+// connect opens a client to target node, enters namespace and joins rooms
+// (if any), within timeout and until ctx ends.
+func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, namespace string, rooms []string) (*client, error) {
+	cc, err := grpc.NewClient("passthrough:///"+d.targets[node], d.opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -266,15 +276,21 @@ func (c *client) read(h handler) error {
 	}
 }
 
-// connectAll connects one client per element of rooms (each client
-// joining the rooms of its element) with cfg.ConnectConcurrency at once,
-// calling started for each client connected, from the connecting
+// clientSpec is one client to connect: the node it connects to (an index
+// into the dialer's targets) and the rooms it joins.
+type clientSpec struct {
+	node  int
+	rooms []string
+}
+
+// connectAll connects one client per spec with cfg.ConnectConcurrency
+// at once, calling started for each client connected, from the connecting
 // goroutine. It returns the clients by index (nil where the connect
 // failed), the number that failed and the first error. It stops early
 // when ctx ends or when connects keep failing, as they do when no server
 // listens.
-func connectAll(ctx context.Context, d *dialer, cfg Config, rooms [][]string, started func(i int, c *client)) ([]*client, int, error) {
-	clients := make([]*client, len(rooms))
+func connectAll(ctx context.Context, d *dialer, cfg Config, specs []clientSpec, started func(i int, c *client)) ([]*client, int, error) {
+	clients := make([]*client, len(specs))
 	var (
 		next, failed, succeeded atomic.Int64
 		errOnce                 sync.Once
@@ -285,14 +301,14 @@ func connectAll(ctx context.Context, d *dialer, cfg Config, rooms [][]string, st
 		f := failed.Load()
 		return f >= 16 && f > succeeded.Load()/10
 	}
-	for range min(cfg.ConnectConcurrency, len(rooms)) {
+	for range min(cfg.ConnectConcurrency, len(specs)) {
 		wg.Go(func() {
 			for ctx.Err() == nil && !giveUp() {
 				i := int(next.Add(1) - 1)
-				if i >= len(rooms) {
+				if i >= len(specs) {
 					return
 				}
-				c, err := d.connect(ctx, cfg.ConnectTimeout, cfg.Namespace, rooms[i])
+				c, err := d.connect(ctx, specs[i].node, cfg.ConnectTimeout, cfg.Namespace, specs[i].rooms)
 				if err != nil {
 					if ctx.Err() == nil {
 						failed.Add(1)

@@ -18,6 +18,15 @@
 //   - churn: Clients connects per second, each a new connection that enters
 //     "/", joins a room and leaves.
 //
+// A cluster: Addr may list the gRPC addresses of several nodes sharing a
+// Redis. Subscribers are spread round-robin over them (so each room spans
+// the nodes), publishers connect to the first, and every publisher has a
+// witness on each other node: a client in the publisher's rooms whose
+// copies, with the publisher's own, reopen the window only once a message
+// has arrived on every node. The window then bounds what is in flight
+// across the cluster, as it does on one server. Witnesses count in
+// Clients but not as subscribers or deliveries.
+//
 // Every subscriber has its own gRPC connection, as separate processes
 // would, and reads frames straight from the generated stream (batches
 // unpacked), so the client library's overhead is not in the numbers. The

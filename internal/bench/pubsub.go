@@ -31,19 +31,105 @@ type publisher struct {
 	rooms []string
 	subs  []int64
 	// tokens holds one token per message that may still be sent: taken
-	// before a send, given back when the publisher's own copy arrives.
+	// before a send, given back once the message has arrived on every
+	// node (or was refused, and will not).
 	tokens chan struct{}
+
+	mu sync.Mutex
+	// arrived[j] counts the publisher's messages that have arrived on node
+	// j: its own copies on the first node, where it is connected, and a
+	// witness's copies on each other node. A node's messages from one
+	// publisher arrive in order, so the least of these is how many
+	// messages have arrived everywhere.
+	arrived []int64
+	// gone marks the nodes whose reader ended: they no longer hold the
+	// window back.
+	gone []bool
+	// refused and acked count the messages refused, and the tokens given
+	// back so far.
+	refused, acked int64
 }
 
-// done gives back n tokens: n of the publisher's messages came back (or
-// were refused, and will not).
-func (p *publisher) done(n int) {
+func newPublisher(rooms []string, window, nodes int) *publisher {
+	p := &publisher{rooms: rooms, tokens: make(chan struct{}, window),
+		arrived: make([]int64, nodes), gone: make([]bool, nodes)}
+	for range window {
+		p.tokens <- struct{}{}
+	}
+	return p
+}
+
+// arrive records n of the publisher's messages arriving on node j.
+func (p *publisher) arrive(j, n int) {
+	p.mu.Lock()
+	p.arrived[j] += int64(n)
+	p.release()
+}
+
+// refuse records a message that the server refused: it will arrive
+// nowhere.
+func (p *publisher) refuse() {
+	p.mu.Lock()
+	p.refused++
+	p.release()
+}
+
+// lost records that node j's reader ended.
+func (p *publisher) lost(j int) {
+	p.mu.Lock()
+	p.gone[j] = true
+	p.release()
+}
+
+// release gives back the tokens of the messages that have now arrived on
+// every node still read, and unlocks p.mu.
+func (p *publisher) release() {
+	everywhere := int64(-1)
+	for j, n := range p.arrived {
+		if !p.gone[j] && (everywhere < 0 || n < everywhere) {
+			everywhere = n
+		}
+	}
+	n := everywhere + p.refused - p.acked
+	if everywhere < 0 || n <= 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.acked += n
+	p.mu.Unlock()
 	for range n {
 		select {
 		case p.tokens <- struct{}{}:
 		default: // a stray event; the window is already full
 		}
 	}
+}
+
+// layout is the clients of a pubsub run, by index: subscribers first
+// (subscriber i is in room i/perRoom and on node i%nodes, so that every
+// room with at least as many subscribers as there are nodes spans them
+// all), then the publishers, on the first node, then each publisher's
+// witnesses: publisher p's on node j (0 < j < nodes) has index
+// subscribers + publishers + p*(nodes-1) + j-1 and joins p's rooms.
+func layout(shape pubsubShape, nodes int) (specs []clientSpec, pubRooms [][]string) {
+	nSubs := shape.rooms * shape.perRoom
+	specs = make([]clientSpec, 0, nSubs+shape.publishers*nodes)
+	for i := range nSubs {
+		specs = append(specs, clientSpec{node: i % nodes, rooms: []string{roomName(i / shape.perRoom)}})
+	}
+	pubRooms = make([][]string, shape.publishers)
+	for p := range pubRooms {
+		for room := p; room < shape.rooms; room += shape.publishers {
+			pubRooms[p] = append(pubRooms[p], roomName(room))
+		}
+		specs = append(specs, clientSpec{node: 0, rooms: pubRooms[p]})
+	}
+	for p := range pubRooms {
+		for j := 1; j < nodes; j++ {
+			specs = append(specs, clientSpec{node: j, rooms: pubRooms[p]})
+		}
+	}
+	return specs, pubRooms
 }
 
 // pubsubRun is one fanout or rooms run in progress.
@@ -64,8 +150,10 @@ type pubsubRun struct {
 }
 
 func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary) error {
+	nodes := len(cfg.targets())
+	specs, pubRooms := layout(shape, nodes)
 	nSubs := shape.rooms * shape.perRoom
-	nClients := nSubs + shape.publishers
+	nClients := len(specs)
 	sum.Clients, sum.Subscribers, sum.Publishers, sum.Rooms = nClients, nSubs, shape.publishers, shape.rooms
 	sum.PayloadBytes, sum.Window, sum.TargetRate, sum.Volatile = cfg.Payload, cfg.Window, cfg.Rate, cfg.Volatile
 	if w := raiseNoFile(nClients); w != "" {
@@ -76,6 +164,10 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 	if note != "" {
 		notef(cfg, "%s", note)
 	}
+	if nodes > 1 {
+		notef(cfg, "%d nodes: subscribers round-robin over them, publishers on %s, and a witness of each publisher on every other node",
+			nodes, d.targets[0])
+	}
 
 	r := &pubsubRun{cfg: cfg, shape: shape, sum: sum, rec: newRecorder()}
 	stopProgress := startProgress(cfg.Progress, cfg.ProgressInterval, cfg.Scenario, func() snapshot {
@@ -83,24 +175,11 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 	})
 	defer stopProgress()
 
-	// Subscribers first, publishers last: index i < nSubs is subscriber i
-	// in room i/perRoom.
-	specs := make([][]string, nClients)
-	for i := range nSubs {
-		specs[i] = []string{roomName(i / shape.perRoom)}
-	}
 	pubs := make([]*publisher, shape.publishers)
 	for p := range pubs {
-		pub := &publisher{tokens: make(chan struct{}, cfg.Window)}
-		for room := p; room < shape.rooms; room += shape.publishers {
-			pub.rooms = append(pub.rooms, roomName(room))
-		}
-		for range cfg.Window {
-			pub.tokens <- struct{}{}
-		}
-		pubs[p] = pub
-		specs[nSubs+p] = pub.rooms
+		pubs[p] = newPublisher(pubRooms[p], cfg.Window, nodes)
 	}
+	firstWitness := nSubs + shape.publishers
 
 	// Deferred first, so that it runs last, once every client is closed.
 	defer func() {
@@ -111,11 +190,15 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 	}()
 	start := time.Now()
 	clients, failed, firstErr := connectAll(ctx, d, cfg, specs, func(i int, c *client) {
-		if i < nSubs {
+		switch {
+		case i < nSubs:
 			r.startSubscriber(c, r.rec.shard(i))
-		} else {
+		case i < firstWitness:
 			pubs[i-nSubs].c = c
 			r.startPublisher(c, pubs[i-nSubs])
+		default:
+			w := i - firstWitness
+			r.startWitness(c, pubs[w/(nodes-1)], w%(nodes-1)+1)
 		}
 	})
 	sum.ConnectSeconds = time.Since(start).Seconds()
@@ -137,8 +220,14 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 	subscribed := 0
 	for i := range nSubs {
 		if clients[i] != nil {
-			perRoom[specs[i][0]]++
+			perRoom[specs[i].rooms[0]]++
 			subscribed++
+		}
+	}
+	for i := firstWitness; i < nClients; i++ {
+		if clients[i] == nil {
+			// Its publisher's window would never reopen.
+			return fmt.Errorf("a witness on %s could not connect: %v", d.targets[specs[i].node], firstErr)
 		}
 	}
 	for _, p := range pubs {
@@ -170,16 +259,39 @@ func (r *pubsubRun) startSubscriber(c *client, sh *shard) {
 	})
 }
 
-// startPublisher reads a publisher's own copies back, which reopens its
-// window.
+// startPublisher reads a publisher's own copies back, which tell that its
+// messages arrived on the first node.
 func (r *pubsubRun) startPublisher(c *client, p *publisher) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
-			events: func(evs []*roomcastv1.Event, _ int64) { p.done(len(evs)) },
+			events: func(evs []*roomcastv1.Event, _ int64) { p.arrive(0, len(evs)) },
 			// A refused emit will never come back: give its token back.
-			refused: func(*roomcastv1.Reply) { r.errs.Add(1); p.done(1) },
+			refused: func(*roomcastv1.Reply) { r.errs.Add(1); p.refuse() },
 		})
+		if !r.closing.Load() {
+			p.lost(0)
+		}
+		r.ended(err)
+	})
+}
+
+// startWitness reads the copies of p's messages that reach node j. Without
+// witnesses, a publisher acknowledged by its own node alone could outrun
+// the other nodes, and their backlog (in Redis and in their queues) would
+// grow for the whole run: the window would no longer bound what is in
+// flight. Witnesses' copies, like the publisher's own, are not counted as
+// deliveries.
+func (r *pubsubRun) startWitness(c *client, p *publisher, j int) {
+	r.connected.Add(1)
+	r.readers.Go(func() {
+		err := c.read(handler{
+			events:  func(evs []*roomcastv1.Event, _ int64) { p.arrive(j, len(evs)) },
+			refused: func(*roomcastv1.Reply) { r.errs.Add(1) },
+		})
+		if !r.closing.Load() {
+			p.lost(j)
+		}
 		r.ended(err)
 	})
 }

@@ -45,7 +45,9 @@ type Summary struct {
 	// summary covers only what ran.
 	Interrupted bool `json:"interrupted"`
 
-	// The shape of the run.
+	// The shape of the run. Nodes is the number of addresses given, the
+	// nodes of a cluster (1 for one server); roomcast only.
+	Nodes        int     `json:"nodes"`
 	Subscribers  int     `json:"subscribers,omitempty"`
 	Publishers   int     `json:"publishers,omitempty"`
 	Rooms        int     `json:"rooms,omitempty"`

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,120 @@ func TestAutoSourceIPs(t *testing.T) {
 	}
 	if n := autoSourceIPs("[::1]:50051", 3*ports); n != 0 {
 		t.Errorf("IPv6 target spread over %d IPv4 addresses", n)
+	}
+}
+
+func TestParseAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		list string
+		want []string
+		err  string // a part of the error; "" for none
+	}{
+		{"127.0.0.1:50051", []string{"127.0.0.1:50051"}, ""},
+		{"127.0.0.1:50051,127.0.0.1:50052, localhost:50053", []string{"127.0.0.1:50051", "127.0.0.1:50052", "localhost:50053"}, ""},
+		{"[::1]:1,:2", []string{"[::1]:1", ":2"}, ""},
+		{"127.0.0.1:50051,", nil, "empty address"},
+		{",127.0.0.1:50051", nil, "empty address"},
+		{"", nil, "empty address"},
+		{"127.0.0.1:50051,10.0.0.1:50051", nil, "loopback"},
+		{"127.0.0.1:50051,127.0.0.1", nil, "missing port"},
+		// ":50051" is dialled as 127.0.0.1:50051: the same node twice.
+		{"127.0.0.1:50051,:50051", nil, "twice"},
+	} {
+		got, err := parseAddrs(tc.list)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("parseAddrs(%q): %v", tc.list, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("parseAddrs(%q) = %v, %v; want an error about %q", tc.list, got, err, tc.err)
+		case tc.err == "" && !slices.Equal(got, tc.want):
+			t.Errorf("parseAddrs(%q) = %v, want %v", tc.list, got, tc.want)
+		}
+	}
+	if got := (Config{Addr: "127.0.0.1:1, :2"}).targets(); !slices.Equal(got, []string{"127.0.0.1:1", "127.0.0.1:2"}) {
+		t.Errorf("targets %v", got)
+	}
+}
+
+func TestLayoutSpreadsSubscribersRoundRobin(t *testing.T) {
+	specs, pubRooms := layout(pubsubShape{rooms: 2, perRoom: 3, publishers: 2}, 2)
+	want := []clientSpec{
+		{0, []string{"bench-0"}}, {1, []string{"bench-0"}}, {0, []string{"bench-0"}},
+		{1, []string{"bench-1"}}, {0, []string{"bench-1"}}, {1, []string{"bench-1"}},
+		{0, []string{"bench-0"}}, {0, []string{"bench-1"}}, // publishers, on the first node
+		{1, []string{"bench-0"}}, {1, []string{"bench-1"}}, // their witnesses
+	}
+	if !slices.EqualFunc(specs, want, func(a, b clientSpec) bool { return a.node == b.node && slices.Equal(a.rooms, b.rooms) }) {
+		t.Errorf("layout\n got %v\nwant %v", specs, want)
+	}
+	if len(pubRooms) != 2 || !slices.Equal(pubRooms[0], []string{"bench-0"}) || !slices.Equal(pubRooms[1], []string{"bench-1"}) {
+		t.Errorf("publisher rooms %v", pubRooms)
+	}
+
+	// One node: the layout of a single server, no witnesses.
+	specs, _ = layout(pubsubShape{rooms: 4, perRoom: 2, publishers: 2}, 1)
+	if len(specs) != 10 {
+		t.Fatalf("%d clients, want 8 subscribers and 2 publishers", len(specs))
+	}
+	for i, s := range specs {
+		if s.node != 0 {
+			t.Errorf("client %d on node %d", i, s.node)
+		}
+	}
+	if !slices.Equal(specs[8].rooms, []string{"bench-0", "bench-2"}) {
+		t.Errorf("publisher 0 owns %v, want bench-0 and bench-2", specs[8].rooms)
+	}
+
+	// Three nodes, two publishers: two witnesses each, on nodes 1 and 2.
+	specs, _ = layout(pubsubShape{rooms: 1, perRoom: 4, publishers: 1}, 3)
+	var nodes []int
+	for _, s := range specs {
+		nodes = append(nodes, s.node)
+	}
+	if !slices.Equal(nodes, []int{0, 1, 2, 0, 0, 1, 2}) {
+		t.Errorf("nodes of the clients %v", nodes)
+	}
+}
+
+func TestWindowReopensOnceEveryNodeHasTheMessage(t *testing.T) {
+	p := newPublisher([]string{"r"}, 4, 3)
+	take := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-p.tokens:
+			default:
+				t.Fatal("window closed early")
+			}
+		}
+	}
+	free := func() int { return len(p.tokens) }
+	take(4)
+	p.arrive(0, 3) // the publisher's own node has 3
+	p.arrive(1, 2)
+	if free() != 0 {
+		t.Fatalf("%d tokens back before node 2 had anything", free())
+	}
+	p.arrive(2, 1)
+	if free() != 1 {
+		t.Fatalf("%d tokens back, want 1: one message is on every node", free())
+	}
+	p.arrive(2, 3)
+	if free() != 2 {
+		t.Fatalf("%d tokens back, want 2: node 1 has only 2", free())
+	}
+	p.refuse() // the fourth message will arrive nowhere
+	if free() != 3 {
+		t.Fatalf("%d tokens back after a refusal, want 3", free())
+	}
+	p.lost(1) // node 1's witness is gone: it no longer holds the window
+	if free() != 4 {
+		t.Fatalf("%d tokens back after losing node 1, want 4", free())
+	}
+	// Strays never overfill the window.
+	p.arrive(0, 10)
+	p.arrive(2, 10)
+	if free() != 4 {
+		t.Fatalf("%d tokens, window is 4", free())
 	}
 }
