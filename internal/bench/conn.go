@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 )
@@ -58,7 +59,7 @@ func newDialer(cfg Config, demand int) (*dialer, string) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithNoProxy(),
 		grpc.WithContextDialer(d.dial),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsg)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsg), grpc.ForceCodecV2(newRawCodec())),
 	}
 	// A fan-out client mostly receives: a large window lets the server
 	// write a burst without waiting for window updates. Setting it turns
@@ -235,9 +236,9 @@ func (c *client) close() {
 
 // handler is what a read loop does with the frames it receives.
 type handler struct {
-	// events gets each event frame's events (a batch unpacked) and the
-	// time they were received.
-	events func(evs []*roomcastv1.Event, now int64)
+	// events gets the send times of each event frame's events (a batch
+	// unpacked; 0 for an event without one) and the time they arrived.
+	events func(stamps []int64, now int64)
 	// refused gets the replies that carry an error.
 	refused func(*roomcastv1.Reply)
 }
@@ -249,23 +250,29 @@ func (e disconnectedError) Error() string { return "disconnected: " + e.reason }
 
 // read receives frames until the stream ends and returns why it ended.
 func (c *client) read(h handler) error {
-	var one [1]*roomcastv1.Event
+	var (
+		raw    rawFrame
+		stamps []int64
+	)
 	for {
-		f, err := c.stream.Recv()
-		if err != nil {
+		if err := c.stream.RecvMsg(&raw); err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
+		var events bool
+		stamps, events = eventStamps(raw.b, stamps[:0])
+		if events {
+			if h.events != nil {
+				h.events(stamps, now)
+			}
+			continue
+		}
+		// Anything but events is rare: decode it whole.
+		var f roomcastv1.ServerFrame
+		if err := proto.Unmarshal(raw.b, &f); err != nil {
+			return fmt.Errorf("undecodable frame: %w", err)
+		}
 		switch fr := f.Frame.(type) {
-		case *roomcastv1.ServerFrame_Event:
-			if h.events != nil {
-				one[0] = fr.Event
-				h.events(one[:], now)
-			}
-		case *roomcastv1.ServerFrame_Events:
-			if h.events != nil {
-				h.events(fr.Events.GetEvents(), now)
-			}
 		case *roomcastv1.ServerFrame_Reply:
 			if fr.Reply.Error != nil && h.refused != nil {
 				h.refused(fr.Reply)

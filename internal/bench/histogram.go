@@ -6,8 +6,6 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
-	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 )
 
 // Latencies are recorded in microseconds from 1 µs to an hour with three
@@ -47,16 +45,16 @@ func newRecorder() *recorder {
 // shard returns the shard of receiver i.
 func (r *recorder) shard(i int) *shard { return &r.shards[i%len(r.shards)] }
 
-// deliver counts the events of one frame received at now and records the
-// latency of each that carries a send time.
-func (s *shard) deliver(evs []*roomcastv1.Event, now int64) {
+// deliver counts the events of one frame received at now, given by their
+// send times, and records the latency of each that has one.
+func (s *shard) deliver(stamps []int64, now int64) {
 	s.mu.Lock()
-	for _, e := range evs {
-		if sent, ok := sentAt(e.GetData().GetStringValue()); ok {
+	for _, sent := range stamps {
+		if sent > 0 {
 			s.recordLocked(now - sent)
 		}
 	}
-	s.delivered += int64(len(evs))
+	s.delivered += int64(len(stamps))
 	s.last = max(s.last, now)
 	s.mu.Unlock()
 }

@@ -28,14 +28,15 @@ func (p payload) stamp(now int64) string {
 	return string(p)
 }
 
-// sentAt reads the send time from the start of a payload.
-func sentAt(s string) (int64, bool) {
-	if len(s) < timestampLen {
+// sentAt reads the send time from the start of a payload, as a string or
+// still in its frame's bytes.
+func sentAt[T string | []byte](p T) (int64, bool) {
+	if len(p) < timestampLen {
 		return 0, false
 	}
 	var v int64
 	for i := range timestampLen {
-		c := s[i]
+		c := p[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}

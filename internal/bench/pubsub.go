@@ -265,7 +265,7 @@ func (r *pubsubRun) startPublisher(c *client, p *publisher) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
-			events: func(evs []*roomcastv1.Event, _ int64) { p.arrive(0, len(evs)) },
+			events: func(stamps []int64, _ int64) { p.arrive(0, len(stamps)) },
 			// A refused emit will never come back: give its token back.
 			refused: func(*roomcastv1.Reply) { r.errs.Add(1); p.refuse() },
 		})
@@ -286,7 +286,7 @@ func (r *pubsubRun) startWitness(c *client, p *publisher, j int) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
-			events:  func(evs []*roomcastv1.Event, _ int64) { p.arrive(j, len(evs)) },
+			events:  func(stamps []int64, _ int64) { p.arrive(j, len(stamps)) },
 			refused: func(*roomcastv1.Reply) { r.errs.Add(1) },
 		})
 		if !r.closing.Load() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -40,8 +41,29 @@ func TestRecorderPercentiles(t *testing.T) {
 	for i := 1; i <= 100; i++ { // 1 ms .. 100 ms
 		evs = append(evs, &roomcastv1.Event{Data: structpb.NewStringValue(p.stamp(now - int64(i)*int64(time.Millisecond)))})
 	}
-	r.shard(0).deliver(evs[:50], now)
-	r.shard(1).deliver(evs[50:], now)
+	// Half as one batch frame, half as frames of one event: the way the
+	// server sends them, read the way subscribers read them.
+	batch, err := proto.Marshal(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Events{
+		Events: &roomcastv1.EventBatch{Events: evs[:50]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamps, ok := eventStamps(batch, nil)
+	if !ok || len(stamps) != 50 {
+		t.Fatalf("batch frame: %d stamps, events %v; want 50", len(stamps), ok)
+	}
+	r.shard(0).deliver(stamps, now)
+	for _, e := range evs[50:] {
+		single, err := proto.Marshal(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Event{Event: e}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamps, ok := eventStamps(single, nil)
+		if !ok || len(stamps) != 1 {
+			t.Fatalf("single event frame: %v, events %v", stamps, ok)
+		}
+		r.shard(1).deliver(stamps, now)
+	}
 	if d := r.delivered(); d != 100 {
 		t.Errorf("delivered %d", d)
 	}
@@ -210,5 +232,25 @@ func TestWindowReopensOnceEveryNodeHasTheMessage(t *testing.T) {
 	p.arrive(2, 10)
 	if free() != 4 {
 		t.Fatalf("%d tokens, window is 4", free())
+	}
+}
+
+func TestEventStampsLeavesOtherFrames(t *testing.T) {
+	reply, err := proto.Marshal(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Reply{
+		Reply: &roomcastv1.Reply{Ref: 7, Error: &roomcastv1.Error{Code: "INVALID_ARGUMENT", Message: "no"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stamps, ok := eventStamps(reply, nil); ok || len(stamps) != 0 {
+		t.Fatalf("a reply read as events: %v", stamps)
+	}
+	// An event whose data is not a stamped string still counts, unstamped.
+	plain, err := proto.Marshal(&roomcastv1.ServerFrame{Frame: &roomcastv1.ServerFrame_Event{
+		Event: &roomcastv1.Event{Event: "x", Data: structpb.NewNumberValue(3)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stamps, ok := eventStamps(plain, nil); !ok || len(stamps) != 1 || stamps[0] != 0 {
+		t.Fatalf("an unstamped event: %v, %v; want one zero stamp", stamps, ok)
 	}
 }
