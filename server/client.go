@@ -96,7 +96,7 @@ func (c *client) readLoop() {
 	for {
 		f := new(roomcastv1.ClientFrame)
 		if err := c.stream.RecvMsg(f); err != nil {
-			c.close(transportReason(err), nil)
+			c.close(transportReason(err), receiveStatus(err))
 			return
 		}
 		c.handle(f)
@@ -116,6 +116,20 @@ func transportReason(err error) string {
 		return ReasonTransportClose
 	}
 	return ReasonTransportError
+}
+
+// receiveStatus is what the handler reports for a stream that failed to
+// receive: nothing for a client that left, and the receive error itself
+// otherwise (a frame over the size limit is RESOURCE_EXHAUSTED), so that
+// the log and metrics say what the client saw.
+func receiveStatus(err error) error {
+	if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return nil
 }
 
 func (c *client) socket(namespace string) *Socket {
@@ -157,7 +171,7 @@ func (c *client) disconnectSocket(s *Socket, reason string, notify bool) {
 func (c *client) teardown(s *Socket, reason string, notify bool) {
 	hooks := s.ns.listeners()
 	for _, fn := range hooks.onDisconnecting {
-		fn(s, reason)
+		c.runHook("disconnecting", s, func() { fn(s, reason) })
 	}
 	s.ns.remove(s)
 	c.acks.failSocket(s.id, Errorf(CodeUnavailable, "socket disconnected: %s", reason))
@@ -169,8 +183,20 @@ func (c *client) teardown(s *Socket, reason string, notify bool) {
 	c.srv.stats.sockets.Add(-1)
 	c.log.Info("namespace disconnect", "namespace", s.ns.name, "sid", s.id, "reason", reason)
 	for _, fn := range hooks.onDisconnect {
-		fn(s, reason)
+		c.runHook("disconnect", s, func() { fn(s, reason) })
 	}
+}
+
+// runHook runs a user's disconnect hook so that its panic cannot stop the
+// teardown half way, which would leave the socket in its rooms.
+func (c *client) runHook(name string, s *Socket, hook func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in a "+name+" hook", "namespace", s.ns.name, "sid", s.id,
+				"panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	hook()
 }
 
 // send queues a control frame.
@@ -202,5 +228,9 @@ func (c *client) refuseConnect(ref uint64, namespace string, refusal *Error) {
 	if ref != 0 {
 		c.reply(ref, nil, refusal)
 	}
-	c.log.Info("namespace connect refused", "namespace", namespace, "reason", refusal.Message)
+	attrs := []any{"namespace", namespace, "reason", refusal.Message}
+	if refusal.Cause != nil {
+		attrs = append(attrs, "cause", refusal.Cause.Error())
+	}
+	c.log.Info("namespace connect refused", attrs...)
 }

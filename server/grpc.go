@@ -66,6 +66,12 @@ func (s *Server) NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	return g
 }
 
+// Serving reports another service registered beside ChatService (the
+// admin API) as SERVING in grpc.health.v1, until Shutdown.
+func (s *Server) Serving(service string) {
+	s.health.SetServingStatus(service, healthpb.HealthCheckResponse_SERVING)
+}
+
 // Register adds ChatService to a gRPC server built with ServerOptions.
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	roomcastv1.RegisterChatServiceServer(r, chatService{srv: s})

@@ -33,7 +33,7 @@ func newMetrics(srv *Server) *metrics {
 		rooms:     prometheus.NewDesc("roomcast_rooms", "Rooms by namespace, sockets' own rooms not counted.", []string{"namespace"}, nil),
 		eventsIn:  prometheus.NewDesc("roomcast_events_received_total", "Events received from clients by namespace.", []string{"namespace"}, nil),
 		delivered: prometheus.NewDesc("roomcast_events_queued_total", "Event deliveries handed to client queues by namespace.", []string{"namespace"}, nil),
-		dropped:   prometheus.NewDesc("roomcast_dropped_total", "Volatile events dropped and clients disconnected as slow consumers.", []string{"reason"}, nil),
+		dropped:   prometheus.NewDesc("roomcast_dropped_total", "Volatile events dropped, clients disconnected as slow consumers, and broadcasts the adapter could not hand to other nodes.", []string{"reason"}, nil),
 	}
 	m.registry.MustRegister(m, m.grpc,
 		collectors.NewGoCollector(),
@@ -63,6 +63,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.adapterUp, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.DroppedVolatile), "volatile")
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(st.SlowConsumers), "slow consumer")
+	if d, ok := m.srv.opts.adapters.(interface{ Dropped() int64 }); ok {
+		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(d.Dropped()), "adapter")
+	}
 	for _, ns := range m.srv.Namespaces() {
 		sockets, rooms := ns.Counts()
 		ch <- prometheus.MustNewConstMetric(m.sockets, prometheus.GaugeValue, float64(sockets), ns.name)

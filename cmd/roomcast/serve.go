@@ -23,6 +23,7 @@ type serveOptions struct {
 	adapter         string
 	redisURL        string
 	redisPrefix     string
+	clusterTimeout  time.Duration
 	nodeID          string
 	pprof           bool
 	configFile      string
@@ -44,6 +45,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&o.adapter, "adapter", "memory", "where rooms live: memory (one node) or redis (a cluster of nodes sharing a Redis)")
 	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis of the cluster, with --adapter redis")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "roomcast", "start of the cluster's Redis keys and channels, so that clusters can share a Redis")
+	fs.DurationVar(&o.clusterTimeout, "cluster-timeout", 5*time.Second, "how long the admin API's cluster-wide requests wait for other nodes, with --adapter redis")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's name in the cluster (default: random)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the HTTP port")
 	fs.StringVar(&o.configFile, "config", "", "YAML file of settings and namespace policies (see examples/roomcast.yaml); flags and ROOMCAST_* variables override its settings")
@@ -80,7 +82,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 	node, err := app.New(ctx, app.Config{
 		Logger: logger, AdminToken: o.adminToken, Namespaces: o.namespaces,
-		Adapter: o.adapter, RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, NodeID: o.nodeID,
+		Adapter: o.adapter, RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, ClusterTimeout: o.clusterTimeout, NodeID: o.nodeID,
 		Pprof: o.pprof,
 	})
 	if err != nil {

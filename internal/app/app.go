@@ -39,6 +39,9 @@ type Config struct {
 	Adapter     string
 	RedisURL    string
 	RedisPrefix string
+	// ClusterTimeout bounds the cluster-wide requests of the admin API; 0
+	// means the adapter's default, 5s.
+	ClusterTimeout time.Duration
 	// NodeID names the node in the cluster; random when empty.
 	NodeID string
 	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port. Off
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	g := hub.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(cfg.AdminToken, logger)))
 	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub, logger))
+	hub.Serving(roomcastv1.AdminService_ServiceDesc.ServiceName)
 	gateway, err := admin.NewGateway(ctx, g)
 	if err != nil {
 		g.Stop()
@@ -137,12 +141,16 @@ func joinCluster(ctx context.Context, cfg Config, logger *slog.Logger) (*cluster
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	client := goredis.NewClient(opts)
 	nodeID := cfg.NodeID
 	if nodeID == "" {
 		nodeID = server.NewNodeID()
 	}
-	c, err := redisadapter.New(ctx, redisadapter.Options{Client: client, NodeID: nodeID, Prefix: cfg.RedisPrefix, Logger: logger})
+	// Named connections let an operator tell the nodes apart in CLIENT LIST.
+	opts.ClientName = "roomcast:" + cfg.RedisPrefix + ":" + nodeID
+	client := goredis.NewClient(opts)
+	c, err := redisadapter.New(ctx, redisadapter.Options{
+		Client: client, NodeID: nodeID, Prefix: cfg.RedisPrefix, RequestTimeout: cfg.ClusterTimeout, Logger: logger,
+	})
 	if err != nil {
 		client.Close()
 		return nil, err

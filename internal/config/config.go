@@ -29,6 +29,7 @@ type Config struct {
 	Adapter         string
 	RedisURL        string
 	RedisPrefix     string
+	ClusterTimeout  time.Duration
 	NodeID          string
 	Pprof           bool
 
@@ -43,7 +44,7 @@ type Config struct {
 
 // Settings returns the server settings the file sets, keyed by their YAML
 // keys (grpc_addr, http_addr, admin_token, log_format, shutdown_timeout,
-// adapter, redis_url, redis_prefix, node_id, pprof),
+// adapter, redis_url, redis_prefix, cluster_timeout, node_id, pprof),
 // each written as its command-line flag would take it. A setting the file
 // leaves out is absent, so that the binary's own default applies.
 func (c *Config) Settings() map[string]string {
@@ -56,6 +57,7 @@ func (c *Config) Settings() map[string]string {
 		"adapter":          c.Adapter,
 		"redis_url":        c.RedisURL,
 		"redis_prefix":     c.RedisPrefix,
+		"cluster_timeout":  c.ClusterTimeout.String(),
 		"node_id":          c.NodeID,
 		"pprof":            strconv.FormatBool(c.Pprof),
 	}
@@ -206,6 +208,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		}),
 		"redis_prefix": setting("redis_prefix", func(n *yaml.Node, path string) (ok bool) {
 			cfg.RedisPrefix, ok = d.str(n, path)
+			return ok
+		}),
+		"cluster_timeout": setting("cluster_timeout", func(n *yaml.Node, path string) (ok bool) {
+			cfg.ClusterTimeout, ok = d.duration(n, path)
 			return ok
 		}),
 		"node_id": setting("node_id", func(n *yaml.Node, path string) (ok bool) {

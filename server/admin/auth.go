@@ -55,7 +55,15 @@ func bearerMatches(ctx context.Context, token string) bool {
 	return false
 }
 
+// peerAddr is the caller's address: for REST calls, which reach the
+// service through the gateway's in-process connection, the address the
+// gateway saw (its x-forwarded-for).
 func peerAddr(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if fwd := md.Get("x-forwarded-for"); len(fwd) > 0 {
+			return fwd[0]
+		}
+	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		return p.Addr.String()
 	}

@@ -44,6 +44,7 @@ func NewGateway(ctx context.Context, g *grpc.Server) (*Gateway, error) {
 	// widen an emit to the whole namespace.
 	mux := runtime.NewServeMux(
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
+		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -68,4 +69,16 @@ func (gw *Gateway) Close() error {
 	err := gw.conn.Close()
 	gw.lis.Close()
 	return err
+}
+
+// routingError answers a request no route matches. grpc-gateway turns a
+// wrong method into 501 Unimplemented; a REST caller expects 405.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+	if code == http.StatusMethodNotAllowed {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write([]byte(`{"code":12,"message":"method not allowed","details":[]}` + "\n"))
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, code)
 }

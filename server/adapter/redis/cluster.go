@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -26,6 +28,8 @@ type Cluster struct {
 	mu       sync.Mutex
 	adapters map[string]*Adapter
 	pending  map[string]*pendingRequest
+	// lastOthers are the other live nodes as last seen in Redis.
+	lastOthers []string
 
 	health  health
 	dropped atomic.Int64
@@ -50,6 +54,13 @@ func New(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := opts.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis adapter: cannot reach Redis: %w", err)
 	}
+	// Two nodes of one name would each take the other's answers.
+	if last, err := opts.Client.ZScore(ctx, opts.nodesKey(), opts.NodeID).Result(); err == nil &&
+		time.Since(time.UnixMilli(int64(last))) < opts.NodeTTL {
+		return nil, fmt.Errorf("redis adapter: node id %q is already live in cluster %q; give each node its own --node-id (a restarted node may wait %v)",
+			opts.NodeID, opts.Prefix, opts.NodeTTL)
+	}
+	goredis.SetLogger(redisLog{log: opts.Logger})
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := &Cluster{
 		opts:     opts,
@@ -147,4 +158,13 @@ func (c *Cluster) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 	defer cancel()
 	return errors.Join(err, c.client.ZRem(ctx, c.opts.nodesKey(), c.opts.NodeID).Err())
+}
+
+// redisLog sends go-redis's own messages (a failed dial, each retry) to
+// the node's logger at debug level: the adapter already says once, as a
+// warning, that Redis is away, and logs in the node's format.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }

@@ -327,3 +327,13 @@ func killSubscribers(t *testing.T, name string) {
 		t.Fatalf("no pub/sub connection named %s to kill", name)
 	}
 }
+
+func TestDuplicateNodeIDIsRefused(t *testing.T) {
+	nodes := startCluster(t, 1, nil, nil)
+	_, err := redisadapter.New(context.Background(), redisadapter.Options{
+		Client: redisClient(t, nodes[0].prefix), NodeID: nodes[0].id, Prefix: nodes[0].prefix,
+	})
+	if err == nil || !strings.Contains(err.Error(), "already live") {
+		t.Fatalf("a second node named %s joined: %v", nodes[0].id, err)
+	}
+}

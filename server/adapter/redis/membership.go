@@ -52,7 +52,12 @@ func (c *Cluster) otherNodes(ctx context.Context) ([]string, error) {
 		Min: strconv.FormatInt(since, 10), Max: "+inf",
 	}).Result()
 	if err != nil {
-		return nil, err
+		// Without Redis the nodes cannot be asked; the last ones seen are
+		// the ones whose answer is missing.
+		c.mu.Lock()
+		last := c.lastOthers
+		c.mu.Unlock()
+		return last, err
 	}
 	others := nodes[:0]
 	for _, n := range nodes {
@@ -60,5 +65,8 @@ func (c *Cluster) otherNodes(ctx context.Context) ([]string, error) {
 			others = append(others, n)
 		}
 	}
+	c.mu.Lock()
+	c.lastOthers = others
+	c.mu.Unlock()
 	return others, nil
 }

@@ -83,7 +83,7 @@ func (c *Cluster) request(ctx context.Context, req *clusterv1.Request) ([]*clust
 	nodes, err := c.otherNodes(ctx)
 	if err != nil {
 		c.health.down(err)
-		return nil, adapter.Partial{Err: err}
+		return nil, adapter.Partial{Missing: nodes, Err: err}
 	}
 	if len(nodes) == 0 {
 		return nil, adapter.Partial{}
