@@ -47,9 +47,19 @@ type Error struct {
 	Code    string
 	Message string
 	Data    any
+	// Cause is why, in words for the operator: the hub logs it with a
+	// refused connect but never sends it. A client is told "invalid
+	// token"; telling it which check failed (audience, issuer, signature)
+	// would coach a forger, while the operator needs exactly that to fix
+	// a misconfigured issuer. It must not hold the token or a key.
+	Cause error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap returns the cause, so that errors.Is finds what the refusal was
+// made of (policy.ErrTokenExpired, say) in Go code.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Errorf builds an Error with a code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
@@ -63,7 +73,7 @@ func asError(err error, fallbackCode string) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		if e.Code == "" {
-			return &Error{Code: fallbackCode, Message: e.Message, Data: e.Data}
+			return &Error{Code: fallbackCode, Message: e.Message, Data: e.Data, Cause: e.Cause}
 		}
 		return e
 	}
