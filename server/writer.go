@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ func (w *writer) enqueue(it outItem, volatile bool) bool {
 
 func (w *writer) drain() {
 	for {
+		// Let the goroutines already runnable (publishers, other writers)
+		// go first: what they queue meanwhile joins this frame, and one
+		// write(2) then carries more events.
+		runtime.Gosched()
 		w.mu.Lock()
 		if w.stopped || len(w.queue) == 0 {
 			w.running = false
