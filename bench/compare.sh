@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs the same scenarios against roomcast and Socket.IO on this machine, in
+# one go, alternating the two so that both see the same machine, and prints
+# one JSON summary line per run followed by the medians (min–max) of each.
+#
+#   bench/compare.sh [runs] [subscribers] [connections] [seconds]
+#
+# Every server listens on 127.0.0.1 and is stopped at the end; idle runs
+# each get a fresh server, so that "before" is a new process's memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${1:-3}
+subscribers=${2:-1000}
+connections=${3:-10000}
+seconds=${4:-10}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/roomcast" ./cmd/roomcast
+(cd bench/socketio && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
+
+# start_roomcast and start_socketio start a server on random ports and set
+# grpc/http (roomcast) or url (Socket.IO).
+start_roomcast() {
+	"$work/roomcast" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$work/serve.log" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		if line=$(grep -m1 -o 'grpc_addr=[^ ]* http_addr=[^ ]*' "$work/serve.log"); then
+			grpc=${line#grpc_addr=}; grpc=${grpc%% *}; http=${line##*http_addr=}
+			return
+		fi
+		sleep 0.1
+	done
+	echo "roomcast serve did not start" >&2; exit 1
+}
+start_socketio() {
+	node bench/socketio/server.js --host 127.0.0.1 --port 0 >"$work/sio.log" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		if url=$(grep -m1 -o 'http://[^"]*' "$work/sio.log"); then return; fi
+		sleep 0.1
+	done
+	echo "socket.io server did not start" >&2; exit 1
+}
+stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+
+results="$work/results.jsonl"
+for run in $(seq "$runs"); do
+	start_roomcast
+	"$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" |
+		sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
+	stop_last
+	start_socketio
+	node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" |
+		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
+	stop_last
+	start_roomcast
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
+		sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
+	stop_last
+	start_socketio
+	node bench/socketio/bench.js --quiet --url "$url" --scenario idle --connections "$connections" |
+		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
+	stop_last
+	echo "run $run of $runs done" >&2
+done
+
+# Medians, with the range, per server and scenario.
+node -e '
+const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const keys = { fanout: ["deliveries_per_s", "published_per_s", "delivery_ratio", "p50_ms", "p99_ms", "max_ms"], idle: ["kb_per_conn", "connect_seconds"] };
+const groups = {};
+for (const l of lines) (groups[l.server + " " + l.scenario] ??= []).push(l);
+for (const [name, runs] of Object.entries(groups)) {
+  const out = { group: name, runs: runs.length };
+  for (const k of keys[runs[0].scenario]) {
+    const v = runs.map(r => r[k]).sort((a, b) => a - b);
+    out[k] = { median: v[Math.floor((v.length - 1) / 2)], min: v[0], max: v[v.length - 1] };
+  }
+  console.log(JSON.stringify(out));
+}' "$results"
