@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,10 @@ type client struct {
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace name
 	closed  bool
+
+	// halfClosed is set when the client ended its side of the stream
+	// (io.EOF): it sends nothing more but still reads.
+	halfClosed atomic.Bool
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -77,8 +82,11 @@ func (c *client) run() error {
 	for _, s := range sockets {
 		c.teardown(s, c.reason, notify)
 	}
+	// A client that half-closed has sent its last frame and may still be
+	// reading the answers to it: `grpcurl -d @ ... <<EOF` sends every frame,
+	// then half-closes at once. What is queued for it goes out first.
 	wait := c.srv.opts.drainTimeout
-	if !notify {
+	if !notify && !c.halfClosed.Load() {
 		wait = 0
 	}
 	c.w.close(wait)
@@ -96,6 +104,7 @@ func (c *client) readLoop() {
 	for {
 		f := new(roomcastv1.ClientFrame)
 		if err := c.stream.RecvMsg(f); err != nil {
+			c.halfClosed.Store(errors.Is(err, io.EOF))
 			c.close(transportReason(err), receiveStatus(err))
 			return
 		}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -17,7 +15,7 @@ import (
 // stdout, printed also when Ctrl-C cuts the run short.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := bench.Defaults()
-	fs := newFlagSet("bench", stderr)
+	fs := newFlagSet("bench", "Loads a server on this machine and prints one JSON line of results.", stderr)
 	addr := fs.String("addr", d.Addr, "server gRPC address, HOST:PORT, or a comma-separated list of a cluster's nodes (loopback only); "+
 		"with a list, subscribers (and churn's connects) are spread round-robin over the nodes, publishers connect to the first, "+
 		"each publisher has a witness client on every other node that acknowledges its window there, and idle takes one address only")
@@ -50,9 +48,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	connectTimeout := fs.Duration("connect-timeout", d.ConnectTimeout, "longest one client's dial, connect and join may take")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	if err := parseWithEnv(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // the usage is the answer
-		}
 		return err
 	}
 	if fs.NArg() > 0 {

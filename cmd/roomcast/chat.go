@@ -21,11 +21,13 @@ const chatEvent = "chat message"
 const chatHelp = `* commands: /join ROOM, /leave [ROOM], /who, /quit; any other line is sent to the current room`
 
 func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("chat", stderr)
+	fs := newFlagSet("chat", "Socket.IO's chat example in a terminal: lines typed go to the room.\n"+strings.TrimPrefix(chatHelp, "* "), stderr)
 	addr := fs.String("addr", "localhost:50051", "server address, HOST:PORT")
 	namespace := fs.String("namespace", "/", "namespace to connect to")
 	room := fs.String("room", "general", "room to join and talk in; empty talks to the whole namespace")
 	name := fs.String("name", defaultChatName(), "your name in the chat")
+	token := fs.String("token", "", "bearer token for a namespace that requires one, sent as the connect's auth {\"token\": ...}; "+
+		"ROOMCAST_TOKEN keeps it out of the process list")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +55,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		default:
 		}
 	})
-	if err := s.Connect(ctx, nil); err != nil {
+	if err := s.Connect(ctx, chatAuth(*token)); err != nil {
 		return withConnectData(err)
 	}
 	out.println(fmt.Sprintf("* connected to %s as %s (sid %s)", *namespace, *name, s.ID()))
@@ -242,6 +244,16 @@ func withConnectData(err error) error {
 	}
 	raw, _ := json.Marshal(ce.Data)
 	return fmt.Errorf("%w %s", err, raw)
+}
+
+// chatAuth is the connect's handshake auth: Socket.IO's auth.token,
+// which namespace policies read before the stream's metadata; none
+// without a token, so that open namespaces see no auth at all.
+func chatAuth(token string) map[string]any {
+	if token == "" {
+		return nil
+	}
+	return map[string]any{"token": token}
 }
 
 func defaultChatName() string {

@@ -3,6 +3,7 @@
 //	roomcast serve   the chat server (gRPC) with health on the HTTP port
 //	roomcast chat    Socket.IO's chat example in a terminal
 //	roomcast bench   load against a server on this machine, with a JSON summary
+//	roomcast token   a signed JWT for trying out namespaces with auth type jwt
 //
 // Every flag can also be set by a ROOMCAST_* environment variable named
 // after it (--grpc-addr is ROOMCAST_GRPC_ADDR); a flag on the command line
@@ -12,6 +13,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +28,7 @@ commands:
   serve   run the server
   chat    chat in a terminal
   bench   load a server on this machine: fanout, rooms, idle, churn
+  token   sign a JWT (HS256) for namespaces with auth type jwt, for tests and scripts
 
 Run "roomcast <command> -h" for a command's flags.
 `
@@ -48,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runChat(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -55,7 +61,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "roomcast: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // -h: the usage, printed by the flag set, is the answer
+	case err != nil:
 		fmt.Fprintf(stderr, "roomcast %s: %v\n", args[0], err)
 		return 1
 	}

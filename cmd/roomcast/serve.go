@@ -36,7 +36,8 @@ type serveOptions struct {
 // --config, the configuration file, which it loads and validates.
 func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	o := &serveOptions{}
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve", "Runs the server: ChatService and AdminService on the gRPC port; REST admin,\n"+
+		"health and metrics on the HTTP port; namespace policies from --config.", stderr)
 	fs.StringVar(&o.grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
 	fs.StringVar(&o.httpAddr, "http-addr", ":8080", "HTTP listen address: REST admin, OpenAPI, health, metrics")
 	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token of the admin API; the admin API is off without one")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	goredis "github.com/redis/go-redis/v9"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -199,11 +201,7 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 			return ok
 		}),
 		"redis_url": setting("redis_url", func(n *yaml.Node, path string) (ok bool) {
-			cfg.RedisURL, ok = d.str(n, path)
-			if ok && !strings.HasPrefix(cfg.RedisURL, "redis://") && !strings.HasPrefix(cfg.RedisURL, "rediss://") {
-				d.fail(resolve(n), path, "want a redis:// or rediss:// URL, got %q", cfg.RedisURL)
-				return false
-			}
+			cfg.RedisURL, ok = d.redisURL(n, path)
 			return ok
 		}),
 		"redis_prefix": setting("redis_prefix", func(n *yaml.Node, path string) (ok bool) {
@@ -237,6 +235,27 @@ func (d *decoder) addr(n *yaml.Node, path string) (string, bool) {
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
 		d.fail(resolve(n), path, "want host:port, e.g. :50051, got %q", s)
+		return "", false
+	}
+	return s, true
+}
+
+// redisURL decodes the Redis of a cluster as the adapter will read it,
+// with go-redis's own parser, so that a URL it would refuse stops
+// start-up here, located, rather than when the adapter dials. The message
+// leaves the URL out: it may hold a password.
+func (d *decoder) redisURL(n *yaml.Node, path string) (string, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return "", false
+	}
+	if _, err := goredis.ParseURL(s); err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // url.Error repeats the whole URL
+		}
+		d.fail(resolve(n), path, "%s; want redis://[USER:PASSWORD@]HOST:PORT/DB, rediss://... for TLS, or unix:///PATH",
+			strings.TrimPrefix(err.Error(), "redis: "))
 		return "", false
 	}
 	return s, true

@@ -2,6 +2,9 @@ package config
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +80,44 @@ func contains(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestExampleAnnotatesEveryKey checks that the example shows every key
+// the loader takes, set or in a comment, so that it remains the one
+// place to learn the schema. The keys are the loader's own: each probe
+// puts an unknown key in one section, and the refusal lists that
+// section's keys.
+func TestExampleAnnotatesEveryKey(t *testing.T) {
+	example, err := os.ReadFile("../../examples/roomcast.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := func(section ...string) string {
+		return lines(append([]string{"namespaces:", "  - name: /secure"}, section...)...)
+	}
+	probes := map[string]string{
+		"top level": "zzzqqq: 1\n",
+		"namespace": ns("    zzzqqq: 1"),
+		"auth":      ns("    auth:", "      zzzqqq: 1"),
+		"auth.jwt":  ns("    auth:", "      type: jwt", "      jwt:", "        zzzqqq: 1"),
+		"access":    ns("    access:", "      zzzqqq: 1"),
+		"rooms":     ns("    rooms:", "      zzzqqq: 1"),
+		"limits":    ns("    limits:", "      zzzqqq: 1"),
+		"events":    ns("    events:", "      zzzqqq: 1"),
+	}
+	keyList := regexp.MustCompile(`zzzqqq: unknown key; want one of ([a-z0-9_, ]+)`)
+	for section, probe := range probes {
+		_, err := parse("roomcast.yaml", []byte(probe), lookupTestEnv)
+		m := keyList.FindStringSubmatch(fmt.Sprint(err))
+		if m == nil {
+			t.Errorf("%s: the probe did not list the keys: %v", section, err)
+			continue
+		}
+		for _, key := range strings.Split(m[1], ", ") {
+			shown := regexp.MustCompile(`(^|[\s#{,-])` + regexp.QuoteMeta(key) + `:`)
+			if !shown.Match(example) {
+				t.Errorf("%s: examples/roomcast.yaml does not show %s", section, key)
+			}
+		}
+	}
 }

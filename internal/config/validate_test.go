@@ -44,7 +44,11 @@ func TestErrors(t *testing.T) {
 		{"unknown key", "grpc_adr: :1\n", 1, "grpc_adr", `unknown key (did you mean "grpc_addr"?)`},
 		{"unknown key far from any", "colour: blue\n", 1, "colour", "want one of adapter, admin_token"},
 		{"unknown adapter", "adapter: etcd\n", 1, "adapter", "etcd"},
-		{"redis url without scheme", "redis_url: 127.0.0.1:6379\n", 1, "redis_url", "redis://"},
+		{"redis url without scheme", "redis_url: 127.0.0.1:6379\n", 1, "redis_url", "first path segment in URL cannot contain colon; want redis://[USER:PASSWORD@]HOST:PORT/DB"},
+		{"redis url of another scheme", "redis_url: http://127.0.0.1:6379\n", 1, "redis_url", "invalid URL scheme: http; want redis://"},
+		{"redis url database not a number", "redis_url: redis://127.0.0.1:6379/zero\n", 1, "redis_url", `invalid database number: "zero"`},
+		{"redis url unknown option", "redis_url: redis://127.0.0.1:6379/0?colour=blue\n", 1, "redis_url", "unexpected option: colour"},
+		{"redis url bad port, password kept out", "redis_url: redis://u:hunter2@127.0.0.1:six/0\n", 1, "redis_url", `invalid port ":six" after host; want`},
 		{"odd unknown key is quoted", "\"a\\nb\": 1\n", 1, `"a\nb"`, "unknown key"},
 		{"repeated key", lines("log_format: text", "log_format: json"), 2, "log_format", "repeated key (first at line 1)"},
 		{"address without port", "grpc_addr: localhost\n", 1, "grpc_addr", `want host:port, e.g. :50051, got "localhost"`},
@@ -147,6 +151,27 @@ func TestErrors(t *testing.T) {
 			_, err := load(t, tc.config, files)
 			wantError(t, err, tc.line, tc.key, tc.msg)
 		})
+	}
+}
+
+// TestRedisURL checks that redis_url takes what the adapter's Redis
+// client takes, and that a refusal never repeats the URL's password.
+func TestRedisURL(t *testing.T) {
+	t.Parallel()
+	for _, url := range []string{
+		"redis://127.0.0.1:6379/0",
+		"rediss://user:pass@redis.example.com:6380/2",
+		"redis://127.0.0.1?dial_timeout=3s&pool_size=20",
+		"unix:///run/redis.sock?db=1",
+	} {
+		cfg := mustLoad(t, "redis_url: "+url+"\n", nil)
+		if cfg.RedisURL != url || cfg.Settings()["redis_url"] != url {
+			t.Errorf("redis_url %s loaded as %q", url, cfg.RedisURL)
+		}
+	}
+	_, err := load(t, "redis_url: redis://u:hunter2@127.0.0.1:six/0\n", nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v, want an error without the password", err)
 	}
 }
 

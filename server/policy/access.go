@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -31,16 +32,38 @@ func (a *Access) usesClaims() bool {
 }
 
 // checkConnect refuses a connect that the claims do not cover. tenantAt is
-// the index of TenantGroup in pattern.
+// the index of TenantGroup in pattern. The refusal's Cause, for the log,
+// tells a missing claim from one that does not match.
 func (a *Access) checkConnect(claims Claims, namespace string, pattern *regexp.Regexp, tenantAt int) error {
-	if a.NamespacesClaim != "" && !matchAny(claimList(claims, a.NamespacesClaim), namespace) {
-		return refusal(server.CodePermissionDenied, MessageNamespaceNotAllowed, CodeNamespaceNotAllowed)
+	if a.NamespacesClaim != "" {
+		if allowed := claimList(claims, a.NamespacesClaim); !matchAny(allowed, namespace) {
+			r := refusal(server.CodePermissionDenied, MessageNamespaceNotAllowed, CodeNamespaceNotAllowed)
+			_, present := claims[a.NamespacesClaim]
+			switch {
+			case !present:
+				r.Cause = fmt.Errorf("the token has no claim %q", a.NamespacesClaim)
+			case len(allowed) == 0:
+				r.Cause = fmt.Errorf("claim %q lists no namespace", a.NamespacesClaim)
+			default:
+				r.Cause = fmt.Errorf("claim %q %q does not cover %s", a.NamespacesClaim, allowed, namespace)
+			}
+			return r
+		}
 	}
 	if a.TenantClaim != "" {
 		tenant, ok := claimString(claims, a.TenantClaim)
 		m := pattern.FindStringSubmatch(namespace)
 		if !ok || tenant == "" || m == nil || m[tenantAt] != tenant {
-			return refusal(server.CodePermissionDenied, MessageTenantMismatch, CodeTenantMismatch)
+			r := refusal(server.CodePermissionDenied, MessageTenantMismatch, CodeTenantMismatch)
+			switch {
+			case !ok || tenant == "":
+				r.Cause = fmt.Errorf("the token has no claim %q naming a tenant", a.TenantClaim)
+			case m == nil:
+				r.Cause = fmt.Errorf("%s does not match the pattern %s", namespace, pattern)
+			default:
+				r.Cause = fmt.Errorf("claim %q is %q but %s is tenant %q", a.TenantClaim, tenant, namespace, m[tenantAt])
+			}
+			return r
 		}
 	}
 	return nil

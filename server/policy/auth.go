@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/roomcast/roomcast/server"
@@ -58,14 +59,19 @@ func TokenFrom(hs *server.Handshake) string {
 }
 
 // authenticate verifies the handshake's token; the error is the refusal
-// the client sees, which never repeats the token.
+// the client sees, which never repeats the token. Its Cause, which the
+// hub logs and never sends, says which check failed.
 func authenticate(ctx context.Context, auth Authenticator, hs *server.Handshake) (Claims, error) {
 	token := TokenFrom(hs)
 	if token == "" {
-		return nil, refusal(server.CodeUnauthenticated, MessageUnauthorized, CodeUnauthorized)
+		r := refusal(server.CodeUnauthenticated, MessageUnauthorized, CodeUnauthorized)
+		r.Cause = errNoToken
+		return nil, r
 	}
 	if len(token) > maxTokenBytes {
-		return nil, refusal(server.CodeUnauthenticated, MessageInvalidToken, CodeInvalidToken)
+		r := refusal(server.CodeUnauthenticated, MessageInvalidToken, CodeInvalidToken)
+		r.Cause = fmt.Errorf("the token is %d bytes, over the limit of %d", len(token), maxTokenBytes)
+		return nil, r
 	}
 	claims, err := auth.Authenticate(ctx, token)
 	if err == nil {
@@ -75,13 +81,35 @@ func authenticate(ctx context.Context, auth Authenticator, hs *server.Handshake)
 		return claims, nil
 	}
 	var own *server.Error
-	switch {
-	case errors.As(err, &own):
+	if errors.As(err, &own) {
 		return nil, own
-	case errors.Is(err, ErrTokenExpired):
-		return nil, refusal(server.CodeUnauthenticated, MessageTokenExpired, CodeTokenExpired)
-	case errors.Is(err, ErrTokenNotYetValid):
-		return nil, refusal(server.CodeUnauthenticated, MessageTokenNotYetValid, CodeTokenNotYetValid)
 	}
-	return nil, refusal(server.CodeUnauthenticated, MessageInvalidToken, CodeInvalidToken)
+	var r *server.Error
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		r = refusal(server.CodeUnauthenticated, MessageTokenExpired, CodeTokenExpired)
+	case errors.Is(err, ErrTokenNotYetValid):
+		r = refusal(server.CodeUnauthenticated, MessageTokenNotYetValid, CodeTokenNotYetValid)
+	default:
+		r = refusal(server.CodeUnauthenticated, MessageInvalidToken, CodeInvalidToken)
+	}
+	r.Cause = withoutToken{err: err, token: token}
+	return nil, r
 }
+
+var errNoToken = errors.New("no token: the connect frame has no auth.token and the stream no authorization: Bearer metadata")
+
+// withoutToken is an Authenticator's error as the log may show it. The
+// verifiers of this package never quote the token, but an embedder's
+// might ("lookup of abc123 failed"), and a log is read by more people
+// than a token should be.
+type withoutToken struct {
+	err   error
+	token string
+}
+
+func (w withoutToken) Error() string {
+	return strings.ReplaceAll(w.err.Error(), w.token, "[token]")
+}
+
+func (w withoutToken) Unwrap() error { return w.err }

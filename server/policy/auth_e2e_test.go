@@ -17,7 +17,7 @@ import (
 // authServer serves /hs (HS256 with issuer and audience), /rs (RS256) and
 // /es (ES256); each has a "whoami" handler answering with the socket's
 // claims as middleware attached them.
-func authServer(t *testing.T) *testkit.Server {
+func authServer(t *testing.T, opts ...server.Option) *testkit.Server {
 	rk, ek := keys(t)
 	whoami := func(_ context.Context, s *server.Socket, _ *server.Event) (any, error) {
 		c, ok := s.Get("claims")
@@ -36,7 +36,7 @@ func authServer(t *testing.T) *testkit.Server {
 			p.Apply(srv.Of(ns))
 			srv.Of(ns).On("whoami", whoami)
 		}
-	})
+	}, opts...)
 }
 
 func TestE2EValidTokensConnect(t *testing.T) {

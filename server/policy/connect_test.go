@@ -104,14 +104,15 @@ func TestConnectNamespacesClaim(t *testing.T) {
 		claim     any // nil: no claim
 		namespace string
 		ok        bool
+		cause     string // what the log says of a refusal
 	}{
-		{"listed", []string{"/chat", "/secure"}, "/secure", true},
-		{"glob", []string{"/team-*"}, "/team-red", true},
-		{"glob does not cross /", []string{"/*"}, "/a/b", false},
-		{"space-separated string", "/chat /secure", "/secure", true},
-		{"not listed", []string{"/chat"}, "/secure", false},
-		{"no claim", nil, "/secure", false},
-		{"not a list", 42, "/secure", false},
+		{"listed", []string{"/chat", "/secure"}, "/secure", true, ""},
+		{"glob", []string{"/team-*"}, "/team-red", true, ""},
+		{"glob does not cross /", []string{"/*"}, "/a/b", false, `claim "ns" ["/*"] does not cover /a/b`},
+		{"space-separated string", "/chat /secure", "/secure", true, ""},
+		{"not listed", []string{"/chat"}, "/secure", false, `claim "ns" ["/chat"] does not cover /secure`},
+		{"no claim", nil, "/secure", false, `the token has no claim "ns"`},
+		{"not a list", 42, "/secure", false, `claim "ns" lists no namespace`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := claims()
@@ -124,6 +125,9 @@ func TestConnectNamespacesClaim(t *testing.T) {
 			}
 			if !tc.ok {
 				wantRefusal(t, err, server.CodePermissionDenied, policy.MessageNamespaceNotAllowed, policy.CodeNamespaceNotAllowed)
+				if cause := err.(*server.Error).Cause; cause == nil || cause.Error() != tc.cause {
+					t.Fatalf("cause = %v, want %s", cause, tc.cause)
+				}
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"strconv"
 )
 
@@ -32,6 +33,9 @@ func NewTokens(list []string) Authenticator {
 	return t
 }
 
+// errNotListed is why a static token is refused, for the log.
+var errNotListed = fmt.Errorf("%w: not one of the configured tokens", ErrInvalidToken)
+
 func (t *tokens) Authenticate(_ context.Context, token string) (Claims, error) {
 	given := sha256.Sum256([]byte(token))
 	found := -1
@@ -42,7 +46,7 @@ func (t *tokens) Authenticate(_ context.Context, token string) (Claims, error) {
 		}
 	}
 	if found < 0 || token == "" {
-		return nil, ErrInvalidToken
+		return nil, errNotListed
 	}
 	return Claims{"sub": "token:" + strconv.Itoa(found)}, nil
 }

@@ -6,7 +6,8 @@
 //   npm run build && node dist/examples/chat.js --addr localhost:50051 --room general --name alice
 //
 // Lines typed are broadcast to the room; /join ROOM, /leave [ROOM], /who
-// and /quit do what they say.
+// and /quit do what they say. --token enters a namespace that requires
+// one; --help lists the options.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { connect, RoomcastError, type Payload, type Socket } from "../src/index.js";
@@ -28,17 +29,62 @@ type Emit = { [chatEvent]: ChatMessage };
 
 const help = "* commands: /join ROOM, /leave [ROOM], /who, /quit; any other line is sent to the current room";
 
-async function main(): Promise<number> {
+const usage = `usage: node dist/examples/chat.js [options]
+
+Socket.IO's chat example in a terminal: lines typed go to the room.
+${help.slice(2)}
+
+options:
+  --addr HOST:PORT    server address (default localhost:50051)
+  --namespace NAME    namespace to connect to (default /)
+  --room ROOM         room to join and talk in; empty talks to the whole namespace (default general)
+  --name NAME         your name in the chat (default $USER)
+  --token TOKEN       bearer token for a namespace that requires one, sent as the connect's
+                      auth {"token": ...} (default $ROOMCAST_TOKEN; the environment keeps it
+                      out of the process list)
+  -h, --help          print this and exit
+`;
+
+/** Options are the command line's, or undefined when the user asked for help. */
+interface Options {
+  addr: string;
+  namespace: string;
+  room: string;
+  name: string;
+  token: string;
+}
+
+function parseOptions(): Options | undefined {
   const { values } = parseArgs({
     options: {
       addr: { type: "string", default: "localhost:50051" },
       namespace: { type: "string", default: "/" },
       room: { type: "string", default: "general" },
       name: { type: "string", default: process.env["USER"] || "guest" },
+      token: { type: "string", default: process.env["ROOMCAST_TOKEN"] ?? "" },
+      help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
-  const { addr, namespace, room, name } = values as { addr: string; namespace: string; room: string; name: string };
+  if (values.help) {
+    return undefined;
+  }
+  return values as Options;
+}
+
+async function main(): Promise<number> {
+  let options: Options | undefined;
+  try {
+    options = parseOptions();
+  } catch (err) {
+    process.stderr.write(`chat: ${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+    return 2;
+  }
+  if (options === undefined) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const { addr, namespace, room, name, token } = options;
 
   const client = await connect(addr);
   client.onError((err) => say(`! ${describe(err)}`));
@@ -53,7 +99,9 @@ async function main(): Promise<number> {
   );
 
   try {
-    await socket.connect();
+    // Socket.IO's auth.token, which namespace policies read first; no
+    // auth at all without a token, so open namespaces see none.
+    await socket.connect(token === "" ? {} : { auth: { token } });
   } catch (err) {
     await client.close();
     throw err;

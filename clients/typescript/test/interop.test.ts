@@ -160,6 +160,23 @@ describe("with roomcast serve", () => {
   });
 });
 
+describe("the TypeScript example chat's options", () => {
+  it("the TypeScript example chat prints its usage with --help", { timeout: 30_000 }, async () => {
+    for (const flag of ["--help", "-h"]) {
+      const chat = start(process.execPath, [join(tsRoot, "dist/examples/chat.js"), flag]);
+      const out = new Lines(chat.stdout!, "chat.js");
+      assert.equal(await exited(chat), 0);
+      await out.waitFor(/^usage: /);
+      await out.waitFor(/^  --token TOKEN /);
+    }
+    const bad = start(process.execPath, [join(tsRoot, "dist/examples/chat.js"), "--tokn", "x"]);
+    const badErr = new Lines(bad.stderr!, "chat.js stderr");
+    assert.equal(await exited(bad), 2);
+    await badErr.waitFor(/^chat: Unknown option '--tokn'/);
+    await badErr.waitFor(/^usage: /);
+  });
+});
+
 describe("with the Go test server", () => {
   let addr = "";
   let server: ChildProcess;
@@ -285,6 +302,28 @@ describe("with the Go test server", () => {
     // The stream is still good for the calls that follow.
     assert.deepEqual(await socket.emitWithAck("slow", 1), "slept");
     await client.close();
+  });
+
+  it("both example chats enter a namespace that requires a token with --token", { timeout: 60_000 }, async () => {
+    const args = ["--addr", addr, "--namespace", "/secret", "--room", "vault"];
+    const tsChat = start(process.execPath, [join(tsRoot, "dist/examples/chat.js"), ...args, "--name", "tsuser", "--token", "s3cret"]);
+    const gopher = start(roomcastBin, ["chat", ...args, "--name", "gopher", "--token", "s3cret"]);
+    const tsOut = new Lines(tsChat.stdout!, "chat.js");
+    const goOut = new Lines(gopher.stdout!, "roomcast chat");
+    await Promise.all([tsOut.waitFor("* joined vault"), goOut.waitFor("* joined vault")]);
+    assert.match(tsOut.all[0] ?? "", /^\* connected to \/secret as tsuser \(sid \S+\)$/);
+    tsChat.stdin!.write("behind the door\n");
+    await goOut.waitFor("tsuser: behind the door");
+    tsChat.stdin!.end();
+    gopher.stdin!.end();
+    assert.equal(await exited(tsChat), 0, `chat.js failed:\n${tsOut}`);
+    assert.equal(await exited(gopher), 0, `roomcast chat failed:\n${goOut}`);
+
+    // Without the token, the refusal and its data are what the user reads.
+    const refused = start(process.execPath, [join(tsRoot, "dist/examples/chat.js"), ...args, "--name", "mallory"]);
+    const refusedErr = new Lines(refused.stderr!, "chat.js stderr");
+    assert.equal(await exited(refused), 1);
+    await refusedErr.waitFor('chat: refused: unauthorized (PERMISSION_DENIED) {"code":"NO_TOKEN"}');
   });
 
   it("the server's shutdown reaches disconnect listeners with its reason", { timeout: 30_000 }, async () => {
