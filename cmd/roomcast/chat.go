@@ -166,10 +166,23 @@ func (c *chatSession) leave(ctx context.Context, room string) {
 		return
 	}
 	c.out.println("* left " + room)
-	if room == c.room {
-		c.room = ""
-		c.out.println("* now talking to everyone in " + c.socket.Namespace())
+	if room != c.room {
+		return
 	}
+	// Lines go on to a room the user is still in, as they would expect
+	// after leaving a room they had joined on top of another; only with no
+	// room left do they go to the whole namespace.
+	c.room = ""
+	for _, r := range c.socket.Rooms() {
+		if r != c.socket.ID() {
+			c.room = r
+		}
+	}
+	if c.room != "" {
+		c.out.println("* now talking to " + c.room)
+		return
+	}
+	c.out.println("* now talking to everyone in " + c.socket.Namespace())
 }
 
 // who lists the rooms the user joined; the socket's own sid-room is an

@@ -171,7 +171,15 @@ func TestChatBetweenTwoUsers(t *testing.T) {
 		t.Fatal("bob heard general after leaving it")
 	}
 
-	// Leaving the current room talks to the whole namespace.
+	// Leaving the current room falls back to a room bob is still in.
+	bob.say("/join lobby")
+	bob.waitFor("* joined lobby")
+	bob.say("/leave lobby")
+	bob.waitFor("* now talking to random")
+	bob.say("still in random")
+	alice.waitFor("bob: still in random")
+
+	// Leaving the last room talks to the whole namespace.
 	bob.say("/leave")
 	bob.waitFor("* left random")
 	bob.waitFor("* now talking to everyone in /")
