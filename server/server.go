@@ -59,12 +59,18 @@ func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
+	return s.getOrCreate(name, nil)
+}
+
+// getOrCreate returns the namespace of that name, creating it (for the
+// pattern, when one made it) if it does not exist yet.
+func (s *Server) getOrCreate(name string, pattern *NamespacePattern) *Namespace {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ns := s.namespaces[name]; ns != nil {
 		return ns
 	}
-	ns := newNamespace(s, name, nil)
+	ns := newNamespace(s, name, pattern)
 	s.namespaces[name] = ns
 	return ns
 }
@@ -103,17 +109,9 @@ func (s *Server) namespace(name string) *Namespace {
 		return ns
 	}
 	for _, p := range patterns {
-		if !p.re.MatchString(name) {
-			continue
+		if p.re.MatchString(name) {
+			return s.getOrCreate(name, p)
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if ns := s.namespaces[name]; ns != nil {
-			return ns
-		}
-		ns := newNamespace(s, name, p)
-		s.namespaces[name] = ns
-		return ns
 	}
 	return nil
 }
