@@ -8,7 +8,7 @@ GO ?= go
 NPM ?= npm
 TS := clients/typescript
 
-.PHONY: all build generate check-generate lint test test-ts serve
+.PHONY: all build generate check-generate breaking lint test test-ts serve
 
 all: build
 
@@ -35,10 +35,18 @@ check-generate: generate
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "generated code not committed"; exit 1; }
 
-lint:
+lint: breaking
 	$(GO) tool buf lint
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
+
+# Wire compatibility: the protos must not break what the previous commit
+# published (buf's FILE rules). A clone without history has nothing to
+# compare with.
+breaking:
+	@if git rev-parse -q --verify HEAD~1 >/dev/null; then \
+		$(GO) tool buf breaking --against '.git#ref=HEAD~1'; \
+	else echo "no previous commit: buf breaking skipped"; fi
 
 # The README's test command: lint, the generated-code check, every Go test
 # with the race detector, and the TypeScript client's interop test.
