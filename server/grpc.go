@@ -45,11 +45,10 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 			s.StreamInterceptor(),
 		),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		// Most connections are idle most of the time: a write buffer is
-		// borrowed from a pool only while writing, and the read buffer is
+		// Most connections are idle most of the time: the read buffer is
 		// smaller than grpc's 32 KiB default (large frames are still read
-		// whole, in more than one read).
-		grpc.SharedWriteBuffer(true),
+		// whole, in more than one read). Write buffers are grpc's shared
+		// ones, held only while writing.
 		grpc.ReadBufferSize(8 << 10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
