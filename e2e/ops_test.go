@@ -125,10 +125,17 @@ func TestMetrics(t *testing.T) {
 		grpcHandled("OK", "GetStats"):                       "1",
 		grpcHandled("Unauthenticated", "GetStats"):          "1",
 		`grpc_server_started_total{grpc_method="ListNamespaces",grpc_service="roomcast.v1.AdminService",grpc_type="unary"}`: "2",
+		`grpc_server_started_total{grpc_method="Connect",grpc_service="roomcast.v1.ChatService",grpc_type="bidi_stream"}`: "3",
 	} {
 		if got, ok := samples[sample]; !ok || got != want {
 			t.Errorf("/metrics: %s = %q (present: %v), want %s", sample, got, ok, want)
 		}
+	}
+	// Connect streams are counted per call, not frame by frame: the hub
+	// counts events, and a counter per frame would cost more than its write.
+	connectSent := `grpc_server_msg_sent_total{grpc_method="Connect",grpc_service="roomcast.v1.ChatService",grpc_type="bidi_stream"}`
+	if got, ok := samples[connectSent]; ok {
+		t.Errorf("/metrics: %s = %s, want no per-frame count", connectSent, got)
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", raw)

@@ -20,8 +20,8 @@ import (
 
 // ServerOptions returns what a grpc.Server needs to carry the chat service:
 // the codec that passes pre-encoded frames through, the connection-level
-// interceptors (metrics, logging, panic recovery) followed by namespace middleware,
-// and keepalive so that vanished peers are noticed.
+// interceptors (metrics, logging, panic recovery) followed by namespace
+// middleware, and keepalive so that vanished peers are noticed.
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
 		s.log.Log(ctx, slog.Level(level), msg, fields...)
@@ -39,8 +39,8 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 			recovery.UnaryServerInterceptor(recoverOpts...),
 		),
 		grpc.ChainStreamInterceptor(
-			s.metrics.grpc.StreamServerInterceptor(),
-			logging.StreamServerInterceptor(logger, logOpts...),
+			callLevel(s.metrics.grpc.StreamServerInterceptor()),
+			callLevel(logging.StreamServerInterceptor(logger, logOpts...)),
 			recovery.StreamServerInterceptor(recoverOpts...),
 			s.StreamInterceptor(),
 		),
@@ -75,6 +75,20 @@ func (s *Server) Serving(service string) {
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	roomcastv1.RegisterChatServiceServer(r, chatService{srv: s})
 	s.health.SetServingStatus(roomcastv1.ChatService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+}
+
+// callLevel applies a per-call interceptor (metrics, logging) to Connect
+// streams without its per-message wrapper: it still sees the call start and
+// end with its code, but a frame sent to a client does not pass through
+// its counters on the way. Those would cost more than the frame's own
+// write on the fan-out path; the hub counts events itself.
+func callLevel(next grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod != roomcastv1.ChatService_Connect_FullMethodName {
+			return next(srv, ss, info, handler)
+		}
+		return next(srv, ss, info, func(srv any, _ grpc.ServerStream) error { return handler(srv, ss) })
+	}
 }
 
 type chatService struct {
