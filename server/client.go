@@ -18,9 +18,12 @@ import (
 )
 
 // client is one ChatService/Connect stream and its sockets, one per
-// namespace. Three goroutines serve it: the gRPC handler, which waits for
-// the end and cleans up; a reader, which handles frames in order; and the
-// writer's drain goroutine, which exists only while there is output.
+// namespace. The gRPC handler reads and handles frames in order, then
+// cleans up; the writer's drain goroutine exists only while there is
+// output. When the server ends a client, a goroutine started for the
+// purpose cleans up, sends the status and returns the handler's blocked
+// read (stream_end.go). A stream that cannot be ended that way is read by a
+// goroutine of its own while the handler waits for the end.
 type client struct {
 	srv    *Server
 	stream grpc.ServerStream
@@ -37,18 +40,23 @@ type client struct {
 	// (io.EOF): it sends nothing more but still reads.
 	halfClosed atomic.Bool
 
-	done      chan struct{}
-	closeOnce sync.Once
-	reason    string
-	status    error // what the handler returns
+	// ender ends the stream while the handler reads; nil when the handler
+	// waits and a separate goroutine reads.
+	ender      *streamEnder
+	done       chan struct{}
+	closeOnce  sync.Once
+	finishOnce sync.Once
+	reason     string
+	status     error // what the handler returns
 }
 
-func newClient(srv *Server, stream grpc.ServerStream, sess *session) *client {
+func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *streamEnder) *client {
 	c := &client{
 		srv:     srv,
 		stream:  stream,
 		sess:    sess,
 		sockets: make(map[string]*Socket),
+		ender:   ender,
 		done:    make(chan struct{}),
 		log:     srv.log.With("peer", sess.peer),
 	}
@@ -68,9 +76,23 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session) *client {
 // run serves the stream until it ends, then disconnects every socket.
 func (c *client) run() error {
 	c.log.Info("client connected")
-	go c.readLoop()
+	if c.ender != nil {
+		c.readLoop()
+	} else {
+		go c.readLoop()
+	}
 	<-c.done
+	c.finish()
+	return c.status
+}
 
+// finish disconnects every socket and sends what is still due, once; a
+// second caller waits for the first.
+func (c *client) finish() {
+	c.finishOnce.Do(c.cleanUp)
+}
+
+func (c *client) cleanUp() {
 	// Clients still listening are told why their sockets end; a slow
 	// consumer's queue is full and a closed transport has nobody to tell.
 	notify := c.reason == ReasonServerShuttingDown || c.reason == ReasonInternalError
@@ -90,8 +112,10 @@ func (c *client) run() error {
 		wait = 0
 	}
 	c.w.close(wait)
+	if c.ender != nil {
+		c.ender.end(c.status)
+	}
 	c.log.Info("client disconnected", "reason", c.reason)
-	return c.status
 }
 
 func (c *client) readLoop() {
@@ -105,19 +129,39 @@ func (c *client) readLoop() {
 		f := new(roomcastv1.ClientFrame)
 		if err := c.stream.RecvMsg(f); err != nil {
 			c.halfClosed.Store(errors.Is(err, io.EOF))
-			c.close(transportReason(err), receiveStatus(err))
+			c.end(transportReason(err), receiveStatus(err))
 			return
+		}
+		select {
+		case <-c.done:
+			return // the client was ended while this frame arrived
+		default:
 		}
 		c.handle(f)
 	}
 }
 
-// close ends the client once; the first reason wins.
+// close ends the client from any goroutine; the first reason wins. A
+// handler blocked reading is returned by a goroutine that cleans up first,
+// so that whoever closes (a publisher finding a full queue, Shutdown) does
+// not wait for the client's last frames to go out.
 func (c *client) close(reason string, st error) {
+	if c.end(reason, st) && c.ender != nil {
+		go c.finish()
+	}
+}
+
+// end records why the client ends, once, and reports whether this call
+// did. The reader calls it directly when its receive failed: the handler
+// is then no longer blocked.
+func (c *client) end(reason string, st error) bool {
+	ended := false
 	c.closeOnce.Do(func() {
 		c.reason, c.status = reason, st
 		close(c.done)
+		ended = true
 	})
+	return ended
 }
 
 func transportReason(err error) string {

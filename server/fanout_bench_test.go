@@ -44,7 +44,7 @@ func newBenchRoom(b *testing.B, n int) *benchRoom {
 	r := &benchRoom{ns: srv.Of("/")}
 	for range n {
 		st := &discardStream{}
-		c := newClient(srv, st, &session{srv: srv, ctx: context.Background(), peer: "bench"})
+		c := newClient(srv, st, &session{srv: srv, ctx: context.Background(), peer: "bench"}, nil)
 		c.w.onOverflow = func() { r.overflows.Add(1) }
 		s := &Socket{id: newSID(), ns: r.ns, client: c}
 		if !c.attach(s) {

@@ -21,7 +21,10 @@ import (
 // ServerOptions returns what a grpc.Server needs to carry the chat service:
 // the codec that passes pre-encoded frames through, the connection-level
 // interceptors (metrics, logging, panic recovery) followed by namespace
-// middleware, and keepalive so that vanished peers are noticed.
+// middleware, the tap that lets the hub end a stream its handler is reading
+// (stream_end.go), and keepalive so that vanished peers are noticed. A
+// grpc.Server takes one tap: an embedder that sets its own loses this one,
+// and each Connect stream then costs one goroutine more.
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
 		s.log.Log(ctx, slog.Level(level), msg, fields...)
@@ -44,6 +47,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 			recovery.StreamServerInterceptor(recoverOpts...),
 			s.StreamInterceptor(),
 		),
+		grpc.InTapHandle(tapStream),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// Most connections are idle most of the time: the read buffer is
 		// smaller than grpc's 32 KiB default (large frames are still read
@@ -103,7 +107,7 @@ func (cs chatService) Connect(stream roomcastv1.ChatService_ConnectServer) error
 		g := cs.srv.guard(stream)
 		ss, sess = g, g.sess
 	}
-	c := newClient(cs.srv, ss, sess)
+	c := newClient(cs.srv, ss, sess, newStreamEnder(stream.Context()))
 	sess.client = c
 	if !cs.srv.addClient(c) {
 		return status.Error(codes.Unavailable, ReasonServerShuttingDown)

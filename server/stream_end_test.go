@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+)
+
+// Both ways of serving a stream (the handler reading, or a reader beside a
+// waiting handler) must end it the same way when the server ends it: the
+// client's sockets are told why, and the stream's status says it too.
+func TestServerEndsStreamWithItsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// tapped: the server was built with ServerOptions, tap included.
+		tapped bool
+	}{
+		{"handler reads", true},
+		{"reader goroutine", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := New(WithLogger(slog.New(slog.DiscardHandler)))
+			var g *grpc.Server
+			if tc.tapped {
+				g = srv.NewGRPCServer()
+			} else {
+				g = grpc.NewServer(grpc.ForceServerCodecV2(newPassThroughCodec()),
+					grpc.ChainStreamInterceptor(srv.StreamInterceptor()))
+				srv.Register(g)
+			}
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan struct{})
+			go func() { defer close(served); _ = g.Serve(lis) }()
+			defer func() { g.Stop(); <-served }()
+
+			cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stream, err := roomcastv1.NewChatServiceClient(cc).Connect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			connect := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{Connect: &roomcastv1.ConnectFrame{Namespace: "/"}}}
+			if err := stream.Send(connect); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := stream.Recv(); err != nil || f.GetConnected() == nil {
+				t.Fatalf("first frame %v, %v; want connected", f, err)
+			}
+
+			readers, underHandler := readLoops()
+			if readers != 1 || underHandler != tc.tapped {
+				t.Fatalf("%d reading goroutines, the handler's own: %v; want 1, %v", readers, underHandler, tc.tapped)
+			}
+
+			srv.Shutdown()
+			f, err := stream.Recv()
+			if err != nil || f.GetDisconnected().GetReason() != ReasonServerShuttingDown {
+				t.Fatalf("frame after Shutdown %v, %v; want disconnected", f, err)
+			}
+			_, err = stream.Recv()
+			if st := status.Convert(err); err == io.EOF || st.Code() != codes.Unavailable || st.Message() != ReasonServerShuttingDown {
+				t.Fatalf("stream ended with %v, want UNAVAILABLE %q", err, ReasonServerShuttingDown)
+			}
+		})
+	}
+}
+
+// readLoops counts the goroutines reading a client stream, and reports
+// whether the last one found is a Connect handler itself.
+func readLoops() (n int, inHandler bool) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "(*client).readLoop") {
+			n++
+			inHandler = strings.Contains(g, "chatService.Connect")
+		}
+	}
+	return n, inHandler
+}
