@@ -125,7 +125,7 @@ func TestMetrics(t *testing.T) {
 		grpcHandled("OK", "GetStats"):                       "1",
 		grpcHandled("Unauthenticated", "GetStats"):          "1",
 		`grpc_server_started_total{grpc_method="ListNamespaces",grpc_service="roomcast.v1.AdminService",grpc_type="unary"}`: "2",
-		`grpc_server_started_total{grpc_method="Connect",grpc_service="roomcast.v1.ChatService",grpc_type="bidi_stream"}`: "3",
+		`grpc_server_started_total{grpc_method="Connect",grpc_service="roomcast.v1.ChatService",grpc_type="bidi_stream"}`:   "3",
 	} {
 		if got, ok := samples[sample]; !ok || got != want {
 			t.Errorf("/metrics: %s = %q (present: %v), want %s", sample, got, ok, want)
