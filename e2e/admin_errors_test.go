@@ -135,6 +135,9 @@ func TestAdminGRPCBadInput(t *testing.T) {
 	bad("Emit except an empty room", err, "except_rooms", "empty")
 	_, err = admin.Emit(ctx, &roomcastv1.EmitRequest{Namespace: "/chat", Event: "x", Data: value("d"), Binary: []byte{1}})
 	bad("Emit data and binary", err, "data", "binary")
+	// Over the payload limit (1 MiB by default), as a client's emit would be.
+	_, err = admin.Emit(ctx, &roomcastv1.EmitRequest{Namespace: "/chat", Event: "x", Binary: make([]byte, 1<<20+1)})
+	wantGRPCError(t, "Emit over the payload limit", err, codes.ResourceExhausted, "exceeds the limit of 1048576 bytes")
 	_, err = admin.ListSockets(ctx, &roomcastv1.ListSocketsRequest{Namespace: "/chat", Rooms: []string{"red", ""}})
 	bad("ListSockets in an empty room", err, "rooms", "empty")
 	_, err = admin.SocketsJoin(ctx, &roomcastv1.SocketsJoinRequest{Namespace: "/chat", Rooms: []string{"green", "bad\x7f"}})

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
@@ -151,9 +150,8 @@ func (c *client) onEmit(ef *roomcastv1.EmitFrame, broadcast bool) (*structpb.Val
 			}
 		}
 	}
-	if size := proto.Size(ef.Data) + len(ef.Binary); size > c.srv.opts.maxPayloadBytes {
-		return nil, Errorf(CodeResourceExhausted, "payload of %d bytes exceeds the limit of %d bytes",
-			size, c.srv.opts.maxPayloadBytes)
+	if err := c.srv.checkPayload(ef.Data, ef.Binary); err != nil {
+		return nil, err
 	}
 	c.srv.stats.eventsIn.Add(1)
 	s.ns.eventsIn.Add(1)

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -221,6 +223,31 @@ func TestNamespaceEmitFromGo(t *testing.T) {
 
 	if _, err := ns.Emit("connect", nil); err == nil {
 		t.Fatalf("emitting a reserved event name succeeded")
+	}
+}
+
+// Go code is held to the payload limit that clients are: an event too large
+// for it is refused at its source rather than sent to every recipient.
+func TestEmitFromGoOverPayloadLimit(t *testing.T) {
+	srv := testkit.StartInProcess(t, nil, server.WithMaxPayloadBytes(100))
+	ns := srv.Of("/")
+	alice := srv.Open(t)
+	aliceSID := alice.Connect("/")
+	s := ns.Socket(aliceSID)
+
+	tooBig := make([]byte, 101)
+	var refusal *server.Error
+	if _, err := ns.Emit("big", tooBig); !errors.As(err, &refusal) || refusal.Code != server.CodeResourceExhausted {
+		t.Fatalf("namespace Emit over the limit: %v, want %s", err, server.CodeResourceExhausted)
+	}
+	if err := s.Emit("big", strings.Repeat("x", 101)); !errors.As(err, &refusal) || refusal.Code != server.CodeResourceExhausted {
+		t.Fatalf("socket Emit over the limit: %v, want %s", err, server.CodeResourceExhausted)
+	}
+	if n, err := ns.Emit("fits", make([]byte, 100)); err != nil || n != 1 {
+		t.Fatalf("Emit at the limit: n=%d err=%v", n, err)
+	}
+	if e := alice.Events(1)[0]; e.Event != "fits" {
+		t.Fatalf("first event %q, want fits: an event over the limit was sent", e.Event)
 	}
 }
 

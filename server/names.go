@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"unicode"
 	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // maxNameBytes bounds namespace, room and event names.
@@ -27,6 +30,18 @@ func newSID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails on supported platforms
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// checkPayload bounds an event's payload, wherever the event comes from: a
+// client's frame, the admin API or Go code. A client's stream refuses a
+// frame over its receive limit by ending, so an oversized event would
+// disconnect every recipient instead of failing once at its source.
+func (s *Server) checkPayload(data *structpb.Value, binary []byte) *Error {
+	if size := proto.Size(data) + len(binary); size > s.opts.maxPayloadBytes {
+		return Errorf(CodeResourceExhausted, "payload of %d bytes exceeds the limit of %d bytes",
+			size, s.opts.maxPayloadBytes)
+	}
+	return nil
 }
 
 // canonicalNamespace maps the empty name to "/", as Socket.IO clients do.

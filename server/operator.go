@@ -59,6 +59,9 @@ func (o BroadcastOperator) Emit(event string, data any) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := o.ns.srv.checkPayload(value, binary); err != nil {
+		return 0, err
+	}
 	return o.emit(event, value, binary)
 }
 

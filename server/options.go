@@ -55,7 +55,8 @@ func WithMaxQueueBytes(n int) Option { return func(o *options) { o.maxQueueBytes
 // below the receive limit of clients (grpc's default is 4 MiB).
 func WithMaxFrameBytes(n int) Option { return func(o *options) { o.maxFrameBytes = n } }
 
-// WithMaxPayloadBytes bounds an event's data plus binary.
+// WithMaxPayloadBytes bounds an event's data plus binary, whether a
+// client, the admin API or Go code emits it.
 func WithMaxPayloadBytes(n int) Option { return func(o *options) { o.maxPayloadBytes = n } }
 
 // WithDrainTimeout bounds how long a closing client's last frames (the

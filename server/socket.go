@@ -131,6 +131,9 @@ func (s *Socket) emit(event string, data any, ackID uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if err := s.ns.srv.checkPayload(value, binary); err != nil {
+		return false, err
+	}
 	encoded, err := proto.Marshal(&roomcastv1.Event{
 		Namespace: s.ns.name, Event: event, Data: value, Binary: binary, AckId: ackID,
 	})
