@@ -2,6 +2,9 @@
 # Runs the same scenarios against roomcast and Socket.IO on this machine, in
 # one go, alternating the two so that both see the same machine, and prints
 # one JSON summary line per run followed by the medians (min–max) of each.
+# Each fanout run is followed by a paced one at 70% of the rate it reached,
+# for latency below saturation; idle also runs against bench/grpcfloor,
+# grpc-go with no hub behind it.
 #
 #   bench/compare.sh [runs] [subscribers] [connections] [seconds]
 #
@@ -25,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/roomcast" ./cmd/roomcast
+go build -o "$work/grpcfloor" ./bench/grpcfloor
 (cd bench/socketio && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
 
 # start_roomcast and start_socketio start a server on random ports and set
@@ -50,17 +54,37 @@ start_socketio() {
 	done
 	echo "socket.io server did not start" >&2; exit 1
 }
+start_floor() {
+	"$work/grpcfloor" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$work/floor.log" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		if line=$(grep -m1 -o 'grpc_addr=[^ ]* http_addr=[^ ]*' "$work/floor.log"); then
+			grpc=${line#grpc_addr=}; grpc=${grpc%% *}; http=${line##*http_addr=}
+			return
+		fi
+		sleep 0.1
+	done
+	echo "grpcfloor did not start" >&2; exit 1
+}
 stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+
+# rate70 is 70% of the published_per_s of a summary line: the paced rate
+# at which the second fanout run of each server measures latency.
+rate70() { node -e 'console.log(Math.max(1, Math.round(0.7 * JSON.parse(process.argv[1]).published_per_s)))' "$1"; }
 
 results="$work/results.jsonl"
 for run in $(seq "$runs"); do
 	start_roomcast
-	"$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" |
-		sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
+	line=$("$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
+	echo "$line" | sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
+	"$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
+		sed 's/^{/{"server":"roomcast","paced":true,/' | tee -a "$results"
 	stop_last
 	start_socketio
-	node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" |
-		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
+	line=$(node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
+	echo "$line" | sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
+	node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
+		sed 's/^{/{"server":"socket.io","paced":true,/' | tee -a "$results"
 	stop_last
 	start_roomcast
 	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
@@ -70,15 +94,20 @@ for run in $(seq "$runs"); do
 	node bench/socketio/bench.js --quiet --url "$url" --scenario idle --connections "$connections" |
 		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
 	stop_last
+	# What grpc-go alone costs per connection, under roomcast's figure.
+	start_floor
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
+		sed 's/^{/{"server":"grpc-go floor",/' | tee -a "$results"
+	stop_last
 	echo "run $run of $runs done" >&2
 done
 
 # Medians, with the range, per server and scenario.
 node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const keys = { fanout: ["deliveries_per_s", "published_per_s", "delivery_ratio", "p50_ms", "p99_ms", "max_ms"], idle: ["kb_per_conn", "connect_seconds"] };
+const keys = { fanout: ["deliveries_per_s", "published_per_s", "delivery_ratio", "p50_ms", "p90_ms", "p99_ms", "max_ms"], idle: ["kb_per_conn", "connect_seconds"] };
 const groups = {};
-for (const l of lines) (groups[l.server + " " + l.scenario] ??= []).push(l);
+for (const l of lines) (groups[l.server + " " + l.scenario + (l.paced ? " at 70%" : "")] ??= []).push(l);
 for (const [name, runs] of Object.entries(groups)) {
   const out = { group: name, runs: runs.length };
   for (const k of keys[runs[0].scenario]) {
