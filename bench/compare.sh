@@ -75,9 +75,9 @@ rate70() { node -e 'console.log(Math.max(1, Math.round(0.7 * JSON.parse(process.
 results="$work/results.jsonl"
 for run in $(seq "$runs"); do
 	start_roomcast
-	line=$("$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
+	line=$("$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
 	echo "$line" | sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
-	"$work/roomcast" bench --quiet --addr "$grpc" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
 		sed 's/^{/{"server":"roomcast","paced":true,/' | tee -a "$results"
 	stop_last
 	start_socketio
@@ -105,7 +105,7 @@ done
 # Medians, with the range, per server and scenario.
 node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const keys = { fanout: ["deliveries_per_s", "published_per_s", "delivery_ratio", "p50_ms", "p90_ms", "p99_ms", "max_ms"], idle: ["kb_per_conn", "connect_seconds"] };
+const keys = { fanout: ["deliveries_per_s", "published_per_s", "delivery_ratio", "p50_ms", "p90_ms", "p99_ms", "max_ms", "server_cpu_us_per_delivery"], idle: ["kb_per_conn", "connect_seconds"] };
 const groups = {};
 for (const l of lines) (groups[l.server + " " + l.scenario + (l.paced ? " at 70%" : "")] ??= []).push(l);
 for (const [name, runs] of Object.entries(groups)) {

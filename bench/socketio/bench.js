@@ -245,7 +245,8 @@ const summaryKeys = [
   "scenario", "clients", "connect_seconds", "seconds", "published", "published_per_s", "expected",
   "delivered", "delivery_ratio", "deliveries_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "dropped",
   "errors", "disconnects", "interrupted", "subscribers", "publishers", "rooms", "payload_bytes", "window",
-  "target_rate", "kb_per_conn", "server_rss_bytes", "server_rss_before_bytes", "warnings",
+  "target_rate", "kb_per_conn", "server_rss_bytes", "server_rss_before_bytes", "server_cpu_seconds",
+  "server_cpu_us_per_delivery", "warnings",
 ];
 
 function printSummary(sum) {
@@ -338,6 +339,12 @@ async function fanout(cfg, state) {
     return finish();
   }
 
+  // The server's CPU time over the run, from its /metrics (best effort).
+  const cpuBefore = await scrapeMetric(cfg.httpAddr, "process_cpu_seconds_total").catch((err) => {
+    sum.warnings.push(`no server CPU time: ${err.message}`);
+    return null;
+  });
+
   // Publish.
   const stamp = makeStamper(cfg.payload);
   let expected = 0;
@@ -381,6 +388,14 @@ async function fanout(cfg, state) {
   sum.published_per_s = published / publishSeconds;
   sum.deliveries_per_s = lastDelivery > 0 ? delivered / ((lastDelivery - startMicros) / 1e6) : 0;
   setLatency(sum, hist);
+  if (cpuBefore !== null) {
+    try {
+      sum.server_cpu_seconds = (await scrapeMetric(cfg.httpAddr, "process_cpu_seconds_total")) - cpuBefore;
+      if (delivered > 0) sum.server_cpu_us_per_delivery = (sum.server_cpu_seconds * 1e6) / delivered;
+    } catch (err) {
+      sum.warnings.push(`no server CPU time after the run: ${err.message}`);
+    }
+  }
   if (sum.dropped > 0 && sum.disconnects === 0 && !state.interrupted) {
     sum.warnings.push(`${sum.dropped} deliveries did not arrive within the ${drainMs / 1000}s drain`);
   }
@@ -389,13 +404,18 @@ async function fanout(cfg, state) {
 
 // ---- idle -----------------------------------------------------------------
 
-async function scrapeRSS(addr) {
+// scrapeMetric reads one sample from the server's /metrics.
+async function scrapeMetric(addr, name) {
   const res = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`GET http://${addr}/metrics: ${res.status}`);
   const text = await res.text();
-  const m = /^process_resident_memory_bytes(?:\{[^}]*\})?\s+(\S+)/m.exec(text);
-  if (!m) throw new Error(`http://${addr}/metrics has no process_resident_memory_bytes`);
-  return Math.trunc(Number(m[1]));
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, "m").exec(text);
+  if (!m) throw new Error(`http://${addr}/metrics has no ${name}`);
+  return Number(m[1]);
+}
+
+async function scrapeRSS(addr) {
+  return Math.trunc(await scrapeMetric(addr, "process_resident_memory_bytes"));
 }
 
 // Connections clients in "/" doing nothing; the server's RSS before and

@@ -21,13 +21,21 @@ function flag(name, fallback) {
 const host = flag("host", "127.0.0.1");
 const port = Number(flag("port", "3000"));
 
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage(); // microseconds
+  return (user + system) / 1e6;
+}
+
 const httpServer = http.createServer((req, res) => {
   if (req.method === "GET" && req.url === "/metrics") {
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" });
     res.end(
       "# HELP process_resident_memory_bytes Resident memory size in bytes.\n" +
         "# TYPE process_resident_memory_bytes gauge\n" +
-        `process_resident_memory_bytes ${process.memoryUsage.rss()}\n`,
+        `process_resident_memory_bytes ${process.memoryUsage.rss()}\n` +
+        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n" +
+        "# TYPE process_cpu_seconds_total counter\n" +
+        `process_cpu_seconds_total ${cpuSeconds()}\n`,
     );
     return;
   }

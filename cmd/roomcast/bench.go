@@ -35,7 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	publishers := fs.Int("publishers", d.Publishers, "rooms: publishers, each with its own rooms")
 
 	connections := fs.Int("connections", d.Connections, "idle: clients to hold connected")
-	httpAddr := fs.String("http-addr", "", "idle: server HTTP address whose /metrics gives its RSS (default: the --addr host, port 8080)")
+	httpAddr := fs.String("http-addr", "", "server HTTP address whose /metrics gives its RSS (idle; default: the --addr host, port 8080) and CPU time (fanout and rooms on one server: server_cpu_us_per_delivery)")
 	settle := fs.Duration("settle", d.Settle, "idle: wait with every client connected before reading the RSS again")
 
 	clients := fs.Int("clients", d.Clients, "churn: connects (and disconnects) per second")

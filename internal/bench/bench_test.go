@@ -113,6 +113,26 @@ func TestFanout(t *testing.T) {
 	requireAllDelivered(t, m, 20)
 }
 
+// Given the server's HTTP address, fanout reports the server's CPU time
+// from its /metrics.
+func TestFanoutReadsServerCPU(t *testing.T) {
+	node := testkit.StartApp(t, "", nil)
+	m := run(t, Config{Scenario: ScenarioFanout, Addr: node.Addr, HTTPAddr: node.HTTPAddr, Subscribers: 5, Duration: 300 * time.Millisecond})
+	requireAllDelivered(t, m, 5)
+	cpu, perDelivery := num(t, m, "server_cpu_seconds"), num(t, m, "server_cpu_us_per_delivery")
+	if cpu <= 0 || perDelivery <= 0 {
+		t.Errorf("server_cpu_seconds %v, server_cpu_us_per_delivery %v: want both above 0", cpu, perDelivery)
+	}
+	if want := cpu * 1e6 / num(t, m, "delivered"); perDelivery < want*0.99 || perDelivery > want*1.01 {
+		t.Errorf("server_cpu_us_per_delivery %v, want cpu/delivered = %v", perDelivery, want)
+	}
+	// Without the address nothing is guessed.
+	m = run(t, Config{Scenario: ScenarioFanout, Addr: node.Addr, Subscribers: 5, Duration: 100 * time.Millisecond})
+	if _, ok := m["server_cpu_seconds"]; ok {
+		t.Errorf("server_cpu_seconds without --http-addr: %v", m["server_cpu_seconds"])
+	}
+}
+
 func TestFanoutAtFixedRate(t *testing.T) {
 	m := run(t, Config{Scenario: ScenarioFanout, Subscribers: 5, Duration: time.Second, Rate: 50})
 	requireAllDelivered(t, m, 5)

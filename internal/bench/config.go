@@ -70,8 +70,9 @@ type Config struct {
 
 	// Connections is how many idle clients to hold open.
 	Connections int
-	// HTTPAddr is the server's HTTP address, whose /metrics gives its RSS;
-	// empty means the host of Addr, port 8080.
+	// HTTPAddr is the server's HTTP address, whose /metrics gives its RSS
+	// (idle; empty means the host of Addr, port 8080) and its CPU time
+	// (fanout and rooms on one server; empty means not read).
 	HTTPAddr string
 	// Settle is how long idle waits with every client connected before it
 	// reads the server's RSS again.
@@ -215,7 +216,7 @@ func (c Config) validate() error {
 	} else if c.Scenario == ScenarioIdle && len(addrs) > 1 {
 		errs = append(errs, fmt.Errorf("addr: idle reads one server's memory, so it takes one address, not %d", len(addrs)))
 	}
-	if c.Scenario == ScenarioIdle && c.HTTPAddr != "" {
+	if c.HTTPAddr != "" {
 		if err := checkLoopback("http-addr", c.HTTPAddr); err != nil {
 			errs = append(errs, err)
 		}

@@ -10,12 +10,27 @@ import (
 	"time"
 )
 
-// rssMetric is the Prometheus process collector's resident set size, which
-// roomcast's /metrics serves (and so does the Socket.IO harness's server).
-const rssMetric = "process_resident_memory_bytes"
+// rssMetric and cpuMetric are the Prometheus process collector's resident
+// set size and CPU time (user and system), which roomcast's /metrics
+// serves (and so does the Socket.IO harness's server).
+const (
+	rssMetric = "process_resident_memory_bytes"
+	cpuMetric = "process_cpu_seconds_total"
+)
 
 // scrapeRSS reads the server's resident memory from http://addr/metrics.
 func scrapeRSS(ctx context.Context, addr string) (int64, error) {
+	v, err := scrapeMetric(ctx, addr, rssMetric)
+	return int64(v), err
+}
+
+// scrapeCPU reads the CPU seconds the server has used so far.
+func scrapeCPU(ctx context.Context, addr string) (float64, error) {
+	return scrapeMetric(ctx, addr, cpuMetric)
+}
+
+// scrapeMetric reads one unlabelled sample from http://addr/metrics.
+func scrapeMetric(ctx context.Context, addr, name string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
@@ -30,16 +45,16 @@ func scrapeRSS(ctx context.Context, addr string) (int64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
 	}
-	return parseRSS(bufio.NewScanner(resp.Body), req.URL.String())
+	return parseMetric(bufio.NewScanner(resp.Body), name, req.URL.String())
 }
 
-// parseRSS finds the RSS sample in Prometheus' text format: the metric
-// name, optional labels, the value, an optional timestamp.
-func parseRSS(sc *bufio.Scanner, from string) (int64, error) {
+// parseMetric finds a sample in Prometheus' text format: the metric name,
+// optional labels, the value, an optional timestamp.
+func parseMetric(sc *bufio.Scanner, name, from string) (float64, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, rssMetric)
+		rest, ok := strings.CutPrefix(line, name)
 		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
 			continue
 		}
@@ -52,12 +67,12 @@ func parseRSS(sc *bufio.Scanner, from string) (int64, error) {
 		}
 		v, err := strconv.ParseFloat(fields[0], 64)
 		if err != nil {
-			return 0, fmt.Errorf("%s: bad %s value %q", from, rssMetric, fields[0])
+			return 0, fmt.Errorf("%s: bad %s value %q", from, name, fields[0])
 		}
-		return int64(v), nil
+		return v, nil
 	}
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("%s has no %s", from, rssMetric)
+	return 0, fmt.Errorf("%s has no %s", from, name)
 }

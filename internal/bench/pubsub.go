@@ -147,6 +147,12 @@ type pubsubRun struct {
 
 	reasonOnce sync.Once
 	reason     string // why the first stream ended early; read after readers.Wait
+
+	// cpuAddr is the HTTP address whose /metrics gives the server's CPU
+	// time, empty when it is not read; cpuBefore is the reading at the
+	// start of publishing.
+	cpuAddr   string
+	cpuBefore float64
 }
 
 func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary) error {
@@ -242,6 +248,14 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 		return fmt.Errorf("no subscriber could connect: %v", firstErr)
 	}
 
+	if cfg.HTTPAddr != "" && nodes == 1 {
+		// Only when asked: a guessed address might be another server's.
+		if before, err := scrapeCPU(ctx, cfg.HTTPAddr); err != nil {
+			sum.warn(fmt.Sprintf("no server CPU time: %v", err))
+		} else {
+			r.cpuAddr, r.cpuBefore = cfg.HTTPAddr, before
+		}
+	}
 	r.publish(ctx, pubs)
 	return nil
 }
@@ -352,6 +366,7 @@ func (r *pubsubRun) publish(ctx context.Context, pubs []*publisher) {
 	// measured, so published, expected and delivered agree.
 	published, expected, delivered := r.published.Load(), r.expected.Load(), r.rec.delivered()
 	last := r.rec.lastDelivery()
+	r.readCPU(ctx, delivered)
 	r.closing.Store(true)
 	for _, p := range pubs {
 		p.c.close() // unblocks a publisher stuck in Send
@@ -368,6 +383,25 @@ func (r *pubsubRun) publish(ctx context.Context, pubs []*publisher) {
 	sum.setLatency(r.rec.percentiles())
 	if sum.Dropped > 0 && !cfg.Volatile && r.disconnects.Load() == 0 && ctx.Err() == nil {
 		sum.warn(fmt.Sprintf("%d deliveries did not arrive within the %v drain", sum.Dropped, cfg.Drain))
+	}
+}
+
+// readCPU sets the server CPU time since publishing started, in all and
+// per delivery, when it is read at all.
+func (r *pubsubRun) readCPU(ctx context.Context, delivered int64) {
+	if r.cpuAddr == "" {
+		return
+	}
+	after, err := scrapeCPU(context.WithoutCancel(ctx), r.cpuAddr)
+	if err != nil {
+		r.sum.warn(fmt.Sprintf("no server CPU time after the run: %v", err))
+		return
+	}
+	cpu := after - r.cpuBefore
+	r.sum.ServerCPUSeconds = &cpu
+	if delivered > 0 {
+		perDelivery := cpu * 1e6 / float64(delivered)
+		r.sum.ServerCPUMicrosPerDelivery = &perDelivery
 	}
 }
 

@@ -62,6 +62,12 @@ type Summary struct {
 	ServerRSSBytes       *int64   `json:"server_rss_bytes,omitempty"`
 	ServerRSSBeforeBytes *int64   `json:"server_rss_before_bytes,omitempty"`
 
+	// fanout and rooms against one server whose --http-addr is given: the
+	// CPU time it spent from the first send to the last delivery, and that
+	// time per delivery.
+	ServerCPUSeconds           *float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUMicrosPerDelivery *float64 `json:"server_cpu_us_per_delivery,omitempty"`
+
 	// churn
 	Connects     *int64   `json:"connects,omitempty"`
 	ConnectsPerS *float64 `json:"connects_per_s,omitempty"`
@@ -110,7 +116,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 		&c.DeliveriesPerS, &c.P50Ms, &c.P90Ms, &c.P99Ms, &c.MaxMs} {
 		*f = round(*f)
 	}
-	for _, p := range []**float64{&c.KBPerConn, &c.ConnectsPerS} {
+	for _, p := range []**float64{&c.KBPerConn, &c.ConnectsPerS, &c.ServerCPUSeconds, &c.ServerCPUMicrosPerDelivery} {
 		if *p != nil {
 			v := round(**p)
 			*p = &v

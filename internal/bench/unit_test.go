@@ -77,19 +77,21 @@ func TestRecorderPercentiles(t *testing.T) {
 	}
 }
 
-func TestParseRSS(t *testing.T) {
+func TestParseMetric(t *testing.T) {
 	for _, tc := range []struct {
-		text string
-		want int64
-		ok   bool
+		name, text string
+		want       float64
+		ok         bool
 	}{
-		{"# HELP x\nprocess_resident_memory_bytes 1.2345678e+07\n", 12345678, true},
-		{"process_resident_memory_bytes_other 5\nprocess_resident_memory_bytes{pid=\"1\"} 4096 1700000000\n", 4096, true},
-		{"go_goroutines 5\n", 0, false},
+		{rssMetric, "# HELP x\nprocess_resident_memory_bytes 1.2345678e+07\n", 12345678, true},
+		{rssMetric, "process_resident_memory_bytes_other 5\nprocess_resident_memory_bytes{pid=\"1\"} 4096 1700000000\n", 4096, true},
+		{rssMetric, "go_goroutines 5\n", 0, false},
+		{cpuMetric, "process_resident_memory_bytes 4096\nprocess_cpu_seconds_total 12.75\n", 12.75, true},
+		{cpuMetric, "process_cpu_seconds_total x\n", 0, false},
 	} {
-		got, err := parseRSS(bufio.NewScanner(strings.NewReader(tc.text)), "test")
+		got, err := parseMetric(bufio.NewScanner(strings.NewReader(tc.text)), tc.name, "test")
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseRSS(%q) = %d, %v; want %d", tc.text, got, err, tc.want)
+			t.Errorf("parseMetric(%q, %q) = %v, %v; want %v", tc.name, tc.text, got, err, tc.want)
 		}
 	}
 }
