@@ -46,3 +46,30 @@ func TestBenchRefusesARemoteTarget(t *testing.T) {
 		}
 	}
 }
+
+// The README's Performance commands, as a user runs them: serve, then
+// bench with the server's HTTP address, which adds the server's CPU per
+// delivery to the summary. Smaller and shorter than the README's run.
+func TestReadmeBench(t *testing.T) {
+	readme := readFile(t, "../../README.md")
+	line := findLine(t, readme, "./roomcast bench --addr 127.0.0.1:50051 --http-addr 127.0.0.1:8080 ")
+	grpcAddr, httpAddr := startServe(t)
+	line = strings.NewReplacer("127.0.0.1:50051", grpcAddr, "127.0.0.1:8080", httpAddr,
+		"--subscribers 1000", "--subscribers 20", "--duration 10s", "--duration 500ms").Replace(line)
+	args := strings.Fields(strings.TrimPrefix(line, "./roomcast "))
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("%s: exit %d; stderr:\n%s", line, code, stderr.String())
+	}
+	var sum map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not JSON: %v: %s", err, stdout.String())
+	}
+	if sum["scenario"] != "fanout" || sum["delivery_ratio"] != float64(1) {
+		t.Errorf("summary %s", stdout.String())
+	}
+	if cpu, ok := sum["server_cpu_us_per_delivery"].(float64); !ok || cpu <= 0 {
+		t.Errorf("server_cpu_us_per_delivery = %v, want a positive number: %s", sum["server_cpu_us_per_delivery"], stdout.String())
+	}
+}
