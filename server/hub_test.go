@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"regexp"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 

@@ -66,6 +66,7 @@ func TestPolicies(t *testing.T) {
 		"      max_sockets: 1000",
 		"      max_namespaces_per_client: 3",
 		"      max_strikes: 4",
+		"      strikes_reset_after: 10m",
 		"    events:",
 		"      allow: ['chat:*']",
 		"      deny: ['chat:admin*']",
@@ -104,7 +105,7 @@ func TestPolicies(t *testing.T) {
 	secure := byName["/secure"].Policy
 	wantAccess := policy.Access{RoomsClaim: "rooms", PermissionsClaim: "perms", NamespacesClaim: "nss"}
 	wantRooms := policy.Rooms{Join: []string{"public-*", "lobby"}, MaxPerSocket: 10}
-	wantLimits := policy.Limits{EventsPerSecond: 2.5, Burst: 5, MaxPayloadBytes: 65536, MaxSockets: 1000, MaxNamespacesPerClient: 3, MaxStrikes: 4}
+	wantLimits := policy.Limits{EventsPerSecond: 2.5, Burst: 5, MaxPayloadBytes: 65536, MaxSockets: 1000, MaxNamespacesPerClient: 3, MaxStrikes: 4, StrikesResetAfter: 10 * time.Minute}
 	if secure.Access != wantAccess || !slices.Equal(secure.Rooms.Join, wantRooms.Join) ||
 		secure.Rooms.MaxPerSocket != 10 || secure.Limits != wantLimits ||
 		!slices.Equal(secure.Events.Allow, []string{"chat:*"}) || !slices.Equal(secure.Events.Deny, []string{"chat:admin*"}) {

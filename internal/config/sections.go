@@ -46,6 +46,7 @@ func (d *decoder) limits(n *yaml.Node, p string, l *policy.Limits) map[string]*y
 		"max_sockets":               count(&l.MaxSockets),
 		"max_namespaces_per_client": count(&l.MaxNamespacesPerClient),
 		"max_strikes":               count(&l.MaxStrikes),
+		"strikes_reset_after":       func(v *yaml.Node, p string) { l.StrikesResetAfter, _ = d.duration(v, p) },
 	})
 }
 

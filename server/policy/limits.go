@@ -19,6 +19,11 @@ type Limits struct {
 	MaxSockets             int     // sockets in the namespace on this node; 0 = unlimited
 	MaxNamespacesPerClient int     // namespaces one client stream may be connected to; 0 = unlimited
 	MaxStrikes             int     // refusals for breaking limits before the socket is disconnected; 0 = never
+	// StrikesResetAfter puts a socket's strikes back to zero once this long
+	// has passed since its last one, so that a long-lived client is not
+	// ended by mistakes hours apart; 0 = strikes add up for the socket's
+	// whole life.
+	StrikesResetAfter time.Duration
 }
 
 func (l *Limits) burst() int {
@@ -69,7 +74,7 @@ func (e *enforcer) strike(s *server.Socket, st *socketState) {
 	if e.limits.MaxStrikes <= 0 || st == nil {
 		return
 	}
-	if int(st.strikes.Add(1)) == e.limits.MaxStrikes {
+	if int(st.addStrike(time.Now())) == e.limits.MaxStrikes {
 		s.Disconnect(ReasonPolicyViolation)
 	}
 }

@@ -118,6 +118,33 @@ func TestE2EStrikesDisconnect(t *testing.T) {
 	wantReply(t, st, 9, "", "")
 }
 
+// With StrikesResetAfter, strikes further apart than it never add up to
+// MaxStrikes.
+func TestE2EStrikesReset(t *testing.T) {
+	srv := testkit.Start(t, func(srv *server.Server) {
+		p := &policy.Policy{Limits: policy.Limits{MaxPayloadBytes: 16, MaxStrikes: 2, StrikesResetAfter: 100 * time.Millisecond}}
+		p.Apply(srv.Of("/secure"))
+	})
+	st := srv.Open(t)
+	sid := mustConnect(t, st, "/secure", "")
+	big := strings.Repeat("x", 32)
+	for ref := uint64(1); ref <= 3; ref++ {
+		st.Send(emitFrame(ref, "/secure", "msg", big, true))
+		wantReply(t, st, ref, server.CodeResourceExhausted, policy.CodePayloadTooLarge)
+		time.Sleep(200 * time.Millisecond) // twice the reset: the next strike is the first again
+	}
+	if srv.Of("/secure").Socket(sid) == nil {
+		t.Fatal("disconnected by strikes that were reset")
+	}
+	// Two strikes close together still end it.
+	st.Send(emitFrame(4, "/secure", "msg", big, true))
+	st.Send(emitFrame(5, "/secure", "msg", big, true))
+	for disconnected := false; !disconnected; {
+		f := st.Next()
+		disconnected = f.GetDisconnected().GetReason() == policy.ReasonPolicyViolation
+	}
+}
+
 func TestE2EMaxSockets(t *testing.T) {
 	srv := testkit.Start(t, func(srv *server.Server) {
 		p := &policy.Policy{Limits: policy.Limits{MaxSockets: 2}}

@@ -110,6 +110,12 @@ func compile(p *Policy, pattern *regexp.Regexp) (*enforcer, error) {
 			errs = append(errs, fmt.Errorf("%s must not be negative", n.name))
 		}
 	}
+	if l.StrikesResetAfter < 0 {
+		errs = append(errs, errors.New("limits.strikes reset after must not be negative"))
+	}
+	if l.StrikesResetAfter > 0 && l.MaxStrikes == 0 {
+		errs = append(errs, errors.New("limits: strikes reset after without max strikes"))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("policy: %w", errors.Join(errs...))
 	}

@@ -2,7 +2,8 @@ package policy
 
 import (
 	"encoding/json"
-	"sync/atomic"
+	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -17,17 +18,47 @@ import (
 type socketState struct {
 	grants  grants
 	limiter *rate.Limiter // nil: no rate limit
-	strikes atomic.Int32
+
+	// Strikes are added by the socket's own frames, one at a time, and read
+	// by the admin API from other goroutines.
+	mu         sync.Mutex
+	strikes    int
+	lastStrike time.Time
+	resetAfter time.Duration // 0: never
+}
+
+// addStrike counts a strike at now, after dropping the earlier ones if
+// the last of them is resetAfter old or older, and returns the count.
+func (st *socketState) addStrike(now time.Time) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.expiredLocked(now) {
+		st.strikes = 0
+	}
+	st.strikes++
+	st.lastStrike = now
+	return st.strikes
+}
+
+func (st *socketState) expiredLocked(now time.Time) bool {
+	return st.resetAfter > 0 && st.strikes > 0 && now.Sub(st.lastStrike) >= st.resetAfter
 }
 
 // MarshalJSON shows operators, in the admin API's socket listing, how
 // close a socket is to being disconnected.
 func (st *socketState) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"strikes": st.strikes.Load()})
+	st.mu.Lock()
+	strikes := st.strikes
+	if st.expiredLocked(time.Now()) {
+		strikes = 0
+	}
+	st.mu.Unlock()
+	return json.Marshal(map[string]any{"strikes": strikes})
 }
 
 func (e *enforcer) newState(claims Claims) *socketState {
-	return &socketState{grants: e.access.grants(claims), limiter: e.limits.newLimiter()}
+	return &socketState{grants: e.access.grants(claims), limiter: e.limits.newLimiter(),
+		resetAfter: e.limits.StrikesResetAfter}
 }
 
 // state returns the socket's state, or nil when the policy keeps none. A

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomcast/roomcast/server"
 	"github.com/roomcast/roomcast/server/policy"
@@ -38,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"negative rate", policy.Policy{Limits: policy.Limits{EventsPerSecond: -1}}, "events per second"},
 		{"burst without rate", policy.Policy{Limits: policy.Limits{Burst: 3}}, "burst without"},
 		{"negative limit", policy.Policy{Limits: policy.Limits{MaxSockets: -1}}, "max sockets must not be negative"},
+		{"negative strikes reset", policy.Policy{Limits: policy.Limits{MaxStrikes: 3, StrikesResetAfter: -time.Second}}, "strikes reset after must not be negative"},
+		{"strikes reset without strikes", policy.Policy{Limits: policy.Limits{StrikesResetAfter: time.Minute}}, "strikes reset after without max strikes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Validate()
