@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -43,6 +44,7 @@ type client struct {
 	// ender ends the stream while the handler reads; nil when the handler
 	// waits and a separate goroutine reads.
 	ender      *streamEnder
+	started    time.Time
 	done       chan struct{}
 	closeOnce  sync.Once
 	finishOnce sync.Once
@@ -57,6 +59,7 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *stre
 		sess:    sess,
 		sockets: make(map[string]*Socket),
 		ender:   ender,
+		started: time.Now(),
 		done:    make(chan struct{}),
 		log:     srv.log.With("peer", sess.peer),
 	}
@@ -115,7 +118,9 @@ func (c *client) cleanUp() {
 	if c.ender != nil {
 		c.ender.end(c.status)
 	}
-	c.log.Info("client disconnected", "reason", c.reason)
+	c.srv.stats.streamEnded(c.reason)
+	c.log.Info("client disconnected", "reason", c.reason,
+		"code", status.Code(c.status).String(), "duration", time.Since(c.started).Round(time.Millisecond))
 }
 
 func (c *client) readLoop() {

@@ -14,7 +14,7 @@ type metrics struct {
 	grpc     *grpcprom.ServerMetrics // handled RPCs by code, from the interceptors
 	fanout   prometheus.Histogram
 
-	clients, sockets, rooms, eventsIn, delivered, dropped, adapterUp *prometheus.Desc
+	clients, streams, streamsEnded, sockets, rooms, eventsIn, delivered, dropped, adapterUp *prometheus.Desc
 }
 
 func newMetrics(srv *Server) *metrics {
@@ -27,7 +27,11 @@ func newMetrics(srv *Server) *metrics {
 			Help:    "Time to hand one emit to every local recipient's queue.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10), // 1µs .. 0.26s
 		}),
-		clients:   prometheus.NewDesc("roomcast_clients", "Connected client streams.", nil, nil),
+		clients: prometheus.NewDesc("roomcast_clients", "Connected client streams.", nil, nil),
+		streams: prometheus.NewDesc("roomcast_client_streams_total",
+			"ChatService/Connect streams started (grpc_server_* metrics leave Connect out).", nil, nil),
+		streamsEnded: prometheus.NewDesc("roomcast_client_streams_ended_total",
+			"ChatService/Connect streams ended, by reason.", []string{"reason"}, nil),
 		adapterUp: prometheus.NewDesc("roomcast_adapter_up", "1 while the adapter reaches the rest of the cluster.", nil, nil),
 		sockets:   prometheus.NewDesc("roomcast_sockets", "Connected sockets by namespace.", []string{"namespace"}, nil),
 		rooms:     prometheus.NewDesc("roomcast_rooms", "Rooms by namespace, sockets' own rooms not counted.", []string{"namespace"}, nil),
@@ -47,7 +51,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.fanout.Describe(ch)
-	for _, d := range []*prometheus.Desc{m.clients, m.sockets, m.rooms, m.eventsIn, m.delivered, m.dropped, m.adapterUp} {
+	for _, d := range []*prometheus.Desc{m.clients, m.streams, m.streamsEnded, m.sockets, m.rooms, m.eventsIn, m.delivered, m.dropped, m.adapterUp} {
 		ch <- d
 	}
 }
@@ -56,6 +60,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.fanout.Collect(ch)
 	st := m.srv.Stats()
 	ch <- prometheus.MustNewConstMetric(m.clients, prometheus.GaugeValue, float64(st.Clients))
+	ch <- prometheus.MustNewConstMetric(m.streams, prometheus.CounterValue, float64(m.srv.stats.streams.Load()))
+	for reason, n := range m.srv.stats.endedByReason() {
+		ch <- prometheus.MustNewConstMetric(m.streamsEnded, prometheus.CounterValue, float64(n), reason)
+	}
 	up := 1.0
 	if m.srv.AdapterStatus() != nil {
 		up = 0

@@ -1,6 +1,9 @@
 package server
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // stats are the server's counters, updated on the hot path without locks.
 type stats struct {
@@ -10,6 +13,31 @@ type stats struct {
 	deliveries      atomic.Int64
 	droppedVolatile atomic.Int64
 	slowConsumers   atomic.Int64
+
+	// streams counts Connect streams started; ended counts those that
+	// ended, by reason (a handful of values: the Reason constants).
+	streams atomic.Int64
+	endedMu sync.Mutex
+	ended   map[string]int64
+}
+
+func (st *stats) streamEnded(reason string) {
+	st.endedMu.Lock()
+	if st.ended == nil {
+		st.ended = make(map[string]int64)
+	}
+	st.ended[reason]++
+	st.endedMu.Unlock()
+}
+
+func (st *stats) endedByReason() map[string]int64 {
+	st.endedMu.Lock()
+	defer st.endedMu.Unlock()
+	out := make(map[string]int64, len(st.ended))
+	for reason, n := range st.ended {
+		out[reason] = n
+	}
+	return out
 }
 
 // Stats is a snapshot of the server's counters.
