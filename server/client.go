@@ -22,9 +22,9 @@ import (
 // namespace. The gRPC handler reads and handles frames in order, then
 // cleans up; the writer's drain goroutine exists only while there is
 // output. When the server ends a client, a goroutine started for the
-// purpose cleans up, sends the status and returns the handler's blocked
-// read (stream_end.go). A stream that cannot be ended that way is read by a
-// goroutine of its own while the handler waits for the end.
+// purpose cleans up and sends the status, which returns the handler's
+// blocked read (stream_end.go). A stream that cannot be ended that way is
+// read by a goroutine of its own while the handler waits for the end.
 type client struct {
 	srv    *Server
 	stream grpc.ServerStream
@@ -96,6 +96,11 @@ func (c *client) finish() {
 }
 
 func (c *client) cleanUp() {
+	if c.ender != nil {
+		// Even after a panic below (a user's hook or adapter): otherwise
+		// the handler would stay blocked reading.
+		defer c.ender.end(c.status)
+	}
 	// Clients still listening are told why their sockets end; a slow
 	// consumer's queue is full and a closed transport has nobody to tell.
 	notify := c.reason == ReasonServerShuttingDown || c.reason == ReasonInternalError
@@ -115,9 +120,6 @@ func (c *client) cleanUp() {
 		wait = 0
 	}
 	c.w.close(wait)
-	if c.ender != nil {
-		c.ender.end(c.status)
-	}
 	c.srv.stats.streamEnded(c.reason)
 	c.log.Info("client disconnected", "reason", c.reason,
 		"code", status.Code(c.status).String(), "duration", time.Since(c.started).Round(time.Millisecond))
@@ -152,8 +154,19 @@ func (c *client) readLoop() {
 // not wait for the client's last frames to go out.
 func (c *client) close(reason string, st error) {
 	if c.end(reason, st) && c.ender != nil {
-		go c.finish()
+		go c.finishAside()
 	}
+}
+
+// finishAside is finish on a goroutine of its own, where no interceptor
+// recovers a panic: it logs one rather than end the process.
+func (c *client) finishAside() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic while ending a client", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	c.finish()
 }
 
 // end records why the client ends, once, and reports whether this call

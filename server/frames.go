@@ -175,6 +175,9 @@ func (c *client) onEmit(ef *roomcastv1.EmitFrame, broadcast bool) (*structpb.Val
 	if err != nil {
 		return nil, Errorf(CodeInternal, "cannot encode the handler's answer: %v", err)
 	}
+	if err := c.srv.checkPayload(value, nil); err != nil {
+		return nil, Errorf(CodeInternal, "the handler's answer: %s", err.Message)
+	}
 	return value, nil
 }
 

@@ -21,11 +21,7 @@ import (
 // ServerOptions returns what a grpc.Server needs to carry the chat service:
 // the codec that passes pre-encoded frames through, the connection-level
 // interceptors (metrics, logging, panic recovery) followed by namespace
-// middleware, the tap that lets the hub end a stream its handler is reading
-// (stream_end.go), and keepalive so that vanished peers are noticed. The
-// tap is grpc.InTapHandle, of which grpc takes one per server (a second
-// panics). Connect streams of a server built without these options work,
-// at one goroutine more each.
+// middleware, and keepalive so that vanished peers are noticed.
 func (s *Server) ServerOptions() []grpc.ServerOption {
 	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
 		s.log.Log(ctx, slog.Level(level), msg, fields...)
@@ -48,7 +44,6 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 			recovery.StreamServerInterceptor(recoverOpts...),
 			s.StreamInterceptor(),
 		),
-		grpc.InTapHandle(tapStream),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// Most connections are idle most of the time: the read buffer is
 		// smaller than grpc's 32 KiB default (large frames are still read
@@ -113,10 +108,11 @@ func (cs chatService) Connect(stream roomcastv1.ChatService_ConnectServer) error
 	}
 	c := newClient(cs.srv, ss, sess, newStreamEnder(stream.Context()))
 	sess.client = c
+	cs.srv.stats.streams.Add(1)
 	if !cs.srv.addClient(c) {
+		cs.srv.stats.streamEnded(ReasonServerShuttingDown)
 		return status.Error(codes.Unavailable, ReasonServerShuttingDown)
 	}
-	cs.srv.stats.streams.Add(1)
 	defer cs.srv.removeClient(c)
 	return c.run()
 }

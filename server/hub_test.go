@@ -229,7 +229,11 @@ func TestNamespaceEmitFromGo(t *testing.T) {
 // Go code is held to the payload limit that clients are: an event too large
 // for it is refused at its source rather than sent to every recipient.
 func TestEmitFromGoOverPayloadLimit(t *testing.T) {
-	srv := testkit.StartInProcess(t, nil, server.WithMaxPayloadBytes(100))
+	srv := testkit.StartInProcess(t, func(s *server.Server) {
+		s.Of("/").On("big answer", func(context.Context, *server.Socket, *server.Event) (any, error) {
+			return strings.Repeat("x", 101), nil
+		})
+	}, server.WithMaxPayloadBytes(100))
 	ns := srv.Of("/")
 	alice := srv.Open(t)
 	aliceSID := alice.Connect("/")
@@ -248,6 +252,14 @@ func TestEmitFromGoOverPayloadLimit(t *testing.T) {
 	}
 	if e := alice.Events(1)[0]; e.Event != "fits" {
 		t.Fatalf("first event %q, want fits: an event over the limit was sent", e.Event)
+	}
+
+	// A handler's answer too: the client gets an error, not a reply it
+	// could not take.
+	alice.Send(emit("/", "big answer", 7))
+	r := reply(t, alice, 7)
+	if r.Error.GetCode() != server.CodeInternal || !strings.Contains(r.Error.GetMessage(), "exceeds the limit of 100 bytes") || r.Data != nil {
+		t.Fatalf("reply to an oversized answer: %v", r)
 	}
 }
 

@@ -163,7 +163,8 @@ func (w *writer) sendBuffer(b mem.Buffer) error {
 // close refuses new items, gives the drain goroutine up to wait to send
 // what is queued (a client's last disconnected frames), then stops sending.
 // A send blocked on flow control is ended by the stream's end, which the
-// caller brings about by returning from the handler.
+// caller brings about next (by sending the status, or returning from the
+// handler).
 func (w *writer) close(wait time.Duration) {
 	w.mu.Lock()
 	w.closing = true

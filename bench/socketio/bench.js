@@ -391,7 +391,7 @@ async function fanout(cfg, state) {
   if (cpuBefore !== null) {
     try {
       sum.server_cpu_seconds = (await scrapeMetric(cfg.httpAddr, "process_cpu_seconds_total")) - cpuBefore;
-      if (delivered > 0) sum.server_cpu_us_per_delivery = (sum.server_cpu_seconds * 1e6) / delivered;
+      if (sum.delivered > 0) sum.server_cpu_us_per_delivery = (sum.server_cpu_seconds * 1e6) / sum.delivered;
     } catch (err) {
       sum.warnings.push(`no server CPU time after the run: ${err.message}`);
     }
