@@ -17,7 +17,7 @@ func (c *client) handle(f *roomcastv1.ClientFrame) {
 	)
 	switch fr := f.Frame.(type) {
 	case *roomcastv1.ClientFrame_Connect:
-		c.onConnect(f.Ref, fr.Connect)
+		onFreshStack(func() { c.onConnect(f.Ref, fr.Connect) })
 		return
 	case *roomcastv1.ClientFrame_Disconnect:
 		refusal = c.onDisconnect(fr.Disconnect)

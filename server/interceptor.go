@@ -92,7 +92,9 @@ func (g *guardedStream) RecvMsg(m any) error {
 func (g *guardedStream) admit(f *roomcastv1.ClientFrame) bool {
 	switch fr := f.Frame.(type) {
 	case *roomcastv1.ClientFrame_Connect:
-		return g.admitConnect(f.Ref, fr.Connect)
+		admitted := false
+		onFreshStack(func() { admitted = g.admitConnect(f.Ref, fr.Connect) })
+		return admitted
 	case *roomcastv1.ClientFrame_Emit:
 		return g.admitEvent(f.Ref, fr.Emit, false)
 	case *roomcastv1.ClientFrame_Broadcast:

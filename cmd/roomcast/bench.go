@@ -21,6 +21,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"each publisher has a witness client on every other node that acknowledges its window there, and idle takes one address only")
 	scenario := fs.String("scenario", d.Scenario, "what to run: "+strings.Join(bench.Scenarios, ", "))
 	namespace := fs.String("namespace", d.Namespace, "namespace every client enters")
+	token := fs.String("token", "", "bearer token sent with every stream (authorization metadata), for namespaces that ask for one")
 	duration := fs.Duration("duration", d.Duration, "how long fanout and rooms publish and churn connects")
 
 	subscribers := fs.Int("subscribers", d.Subscribers, "fanout: subscribers in the room")
@@ -60,7 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	cfg := bench.Config{
-		Addr: *addr, Scenario: *scenario, Namespace: *namespace, Duration: *duration,
+		Addr: *addr, Scenario: *scenario, Namespace: *namespace, Token: *token, Duration: *duration,
 		Subscribers: *subscribers, Payload: *payload, Window: *window, Rate: *rate, Volatile: *volatile, Drain: *drain,
 		Rooms: *rooms, SubscribersPerRoom: *perRoom, Publishers: *publishers,
 		Connections: *connections, HTTPAddr: *httpAddr, Settle: *settle,

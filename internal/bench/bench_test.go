@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/roomcast/roomcast/internal/testkit"
+	"github.com/roomcast/roomcast/server"
+	"github.com/roomcast/roomcast/server/policy"
 )
 
 // run runs cfg against a fresh server at a tiny scale and returns the
@@ -285,5 +288,23 @@ func TestServerDisconnectsAreCounted(t *testing.T) {
 	}
 	if len(sum.Warnings) == 0 || !strings.Contains(strings.Join(sum.Warnings, "\n"), "kicked by the test") {
 		t.Errorf("warnings %q do not give the reason", sum.Warnings)
+	}
+}
+
+// --token reaches a namespace that asks for one; without it the connects
+// are refused and counted as errors.
+func TestTokenForASecuredNamespace(t *testing.T) {
+	srv := testkit.Start(t, func(s *server.Server) {
+		(&policy.Policy{Auth: policy.NewTokens([]string{"s3cret"})}).Apply(s.Of("/secure"))
+	})
+	m := run(t, Config{Scenario: ScenarioFanout, Addr: srv.Addr, Namespace: "/secure", Token: "s3cret",
+		Subscribers: 3, Duration: 200 * time.Millisecond})
+	requireAllDelivered(t, m, 3)
+
+	sum, err := Run(context.Background(), Config{Scenario: ScenarioFanout, Addr: srv.Addr, Namespace: "/secure",
+		Subscribers: 3, Duration: 200 * time.Millisecond, Payload: 100, Window: 8, Drain: time.Second,
+		ConnectTimeout: 5 * time.Second, ConnectConcurrency: 4, Progress: io.Discard})
+	if err == nil || sum.Errors == 0 || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("without the token: err %v, errors %d; want refused connects", err, sum.Errors)
 	}
 }

@@ -42,6 +42,9 @@ type Config struct {
 	Scenario string
 	// Namespace is the namespace every client enters.
 	Namespace string
+	// Token, when set, goes with every stream as "authorization: Bearer
+	// <token>", for namespaces whose policy asks for one.
+	Token string
 	// Duration is how long fanout and rooms publish and churn connects.
 	Duration time.Duration
 

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
@@ -28,6 +29,7 @@ const maxRecvMsg = 64 << 20
 // nodes of --addr), spread over source addresses when asked.
 type dialer struct {
 	targets []string
+	token   string // sent as "authorization: Bearer" on every stream
 	opts    []grpc.DialOption
 	locals  []*net.TCPAddr // empty: the kernel picks
 	next    atomic.Uint64
@@ -37,7 +39,7 @@ type dialer struct {
 // in all. It returns a note when it spread source addresses, to go in the
 // summary.
 func newDialer(cfg Config, demand int) (*dialer, string) {
-	d := &dialer{targets: cfg.targets()}
+	d := &dialer{targets: cfg.targets(), token: cfg.Token}
 	n := cfg.SourceIPs
 	if n == 0 {
 		// Ports run out per server port, and the clients are spread
@@ -144,6 +146,9 @@ func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, n
 	// The stream outlives ctx's handshake: it ends when the scenario
 	// closes the client, so that the scenario decides when counting stops.
 	sctx, cancel := context.WithCancel(context.Background())
+	if d.token != "" {
+		sctx = metadata.AppendToOutgoingContext(sctx, "authorization", "Bearer "+d.token)
+	}
 	c := &client{cc: cc, cancel: cancel}
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
