@@ -110,7 +110,7 @@ func (c *client) cleanUp() {
 	c.sockets = nil
 	c.mu.Unlock()
 	for _, s := range sockets {
-		c.teardown(s, c.reason, notify)
+		c.safely("ending a socket", func() { c.teardown(s, c.reason, notify) })
 	}
 	// A client that half-closed has sent its last frame and may still be
 	// reading the answers to it: `grpcurl -d @ ... <<EOF` sends every frame,
@@ -156,6 +156,18 @@ func (c *client) close(reason string, st error) {
 	if c.end(reason, st) && c.ender != nil {
 		go c.finishAside()
 	}
+}
+
+// safely runs part of a client's end so that a panic in it (an adapter's,
+// say) is logged and the rest of the end still happens: the client's other
+// sockets leave their rooms, its writer stops, its stream gets a status.
+func (c *client) safely(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic while "+what, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
 }
 
 // finishAside is finish on a goroutine of its own, where no interceptor

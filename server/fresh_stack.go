@@ -12,9 +12,12 @@ import (
 // never shrinks a stack with more than a quarter of it in use, so every
 // idle client of a secured namespace would keep 8 KB more. A connect
 // happens once per namespace per client; the goroutine is cheap beside it.
-// A panic in f is raised again in the caller, with f's stack in its value.
+// A panic in f is raised again in the caller, with f's stack in its value,
+// and so is f ending its goroutine (runtime.Goexit), which would otherwise
+// look like a return with nothing decided.
 func onFreshStack(f func()) {
 	var p any
+	returned := false
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -24,9 +27,13 @@ func onFreshStack(f func()) {
 			}
 		}()
 		f()
+		returned = true
 	}()
 	<-done
 	if p != nil {
 		panic(p)
+	}
+	if !returned {
+		panic("a connect ended its goroutine (runtime.Goexit) without returning")
 	}
 }

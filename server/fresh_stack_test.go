@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -26,3 +27,13 @@ func TestOnFreshStackWaitsAndRaisesPanics(t *testing.T) {
 }
 
 func panickingConnect() { panic("boom") }
+
+func TestOnFreshStackRaisesGoexit(t *testing.T) {
+	defer func() {
+		if p := fmt.Sprint(recover()); !strings.Contains(p, "Goexit") {
+			t.Fatalf("raised %q, want a panic about Goexit", p)
+		}
+	}()
+	onFreshStack(runtime.Goexit)
+	t.Fatal("onFreshStack returned after a Goexit")
+}

@@ -22,8 +22,9 @@ type session struct {
 	// refusals can be answered through the client's one writer.
 	client *client
 	// admitted holds, per namespace, the outcome of middleware that said
-	// yes, until the hub creates the socket. Only the reading goroutine
-	// touches it.
+	// yes, until the hub creates the socket. Only the frame being handled
+	// touches it: the reading goroutine, or the goroutine it waits for
+	// (onFreshStack).
 	admitted map[string]admission
 }
 

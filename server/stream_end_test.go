@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/server/adapter"
+	"github.com/roomcast/roomcast/server/adapter/memory"
 )
 
 // Both ways of serving a stream (the handler reading, or a reader beside a
@@ -114,3 +116,70 @@ func readLoops() (n int, inHandler bool) {
 	}
 	return n, inHandler
 }
+
+// An adapter that panics while a client ends (a bug, but not ours to
+// crash on) costs that socket only: the client's other sockets leave their
+// rooms, and the stream still gets its status.
+func TestClientEndSurvivesAPanickingAdapter(t *testing.T) {
+	srv := New(WithLogger(slog.New(slog.DiscardHandler)), WithAdapter(panickyFactory{memory.NewFactory()}))
+	srv.Of("/bad")
+	g := srv.NewGRPCServer()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = g.Serve(lis) }()
+	defer func() { g.Stop(); <-served }()
+
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := roomcastv1.NewChatServiceClient(cc).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"/bad", "/"} {
+		connect := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{Connect: &roomcastv1.ConnectFrame{Namespace: ns}}}
+		if err := stream.Send(connect); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := stream.Recv(); err != nil || f.GetConnected() == nil {
+			t.Fatalf("connect %s: %v, %v", ns, f, err)
+		}
+	}
+
+	srv.Shutdown()
+	var err2 error
+	for err2 == nil {
+		_, err2 = stream.Recv()
+	}
+	if st := status.Convert(err2); st.Code() != codes.Unavailable {
+		t.Fatalf("stream ended with %v, want UNAVAILABLE", err2)
+	}
+	if n, _ := srv.Of("/").Counts(); n != 0 {
+		t.Fatalf("%d sockets left in /", n)
+	}
+	// The status goes out last, so the rest of the end has happened.
+	if n := srv.stats.endedByReason()[ReasonServerShuttingDown]; n != 1 {
+		t.Fatalf("streams ended for shutting down: %d, want 1", n)
+	}
+}
+
+type panickyFactory struct{ *memory.Factory }
+
+func (f panickyFactory) New(namespace string) adapter.Adapter {
+	a := f.Factory.New(namespace)
+	if namespace == "/bad" {
+		return panickyAdapter{a}
+	}
+	return a
+}
+
+type panickyAdapter struct{ adapter.Adapter }
+
+func (panickyAdapter) DelAll(string) { panic("adapter bug") }
