@@ -62,9 +62,7 @@ func newBenchRoom(b *testing.B, n int) *benchRoom {
 func (r *benchRoom) drained(b *testing.B) {
 	b.Helper()
 	for _, c := range r.clients {
-		c.w.mu.Lock()
-		running, idle := c.w.running, c.w.idle
-		c.w.mu.Unlock()
+		running, idle := c.w.idleSignal()
 		if !running {
 			continue
 		}

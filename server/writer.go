@@ -33,9 +33,12 @@ type writer struct {
 	spare   []outItem
 	queued  int
 	running bool
-	idle    chan struct{} // closed when the running drain goroutine exits
-	closing bool          // refuse new items
-	stopped bool          // send nothing more
+	// idle, made only for someone who waits for it, is closed when the
+	// running drain goroutine exits.
+	idle    chan struct{}
+	drainFn func() // w.drain, made once: a go statement on it allocates nothing
+	closing bool   // refuse new items
+	stopped bool   // send nothing more
 
 	// Owned by the drain goroutine.
 	events [][]byte
@@ -67,11 +70,13 @@ func (w *writer) enqueue(it outItem, volatile bool) bool {
 	start := !w.running
 	if start {
 		w.running = true
-		w.idle = make(chan struct{})
+		if w.drainFn == nil {
+			w.drainFn = w.drain
+		}
 	}
 	w.mu.Unlock()
 	if start {
-		go w.drain()
+		go w.drainFn()
 	}
 	return true
 }
@@ -85,7 +90,10 @@ func (w *writer) drain() {
 		w.mu.Lock()
 		if w.stopped || len(w.queue) == 0 {
 			w.running = false
-			close(w.idle)
+			if w.idle != nil {
+				close(w.idle)
+				w.idle = nil
+			}
 			w.mu.Unlock()
 			return
 		}
@@ -160,6 +168,20 @@ func (w *writer) sendBuffer(b mem.Buffer) error {
 	return err
 }
 
+// idleSignal reports whether a drain goroutine runs and, if one does, a
+// channel closed when it exits.
+func (w *writer) idleSignal() (running bool, idle <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running {
+		return false, nil
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	return true, w.idle
+}
+
 // close refuses new items, gives the drain goroutine up to wait to send
 // what is queued (a client's last disconnected frames), then stops sending.
 // A send blocked on flow control is ended by the stream's end, which the
@@ -168,8 +190,8 @@ func (w *writer) sendBuffer(b mem.Buffer) error {
 func (w *writer) close(wait time.Duration) {
 	w.mu.Lock()
 	w.closing = true
-	running, idle := w.running, w.idle
 	w.mu.Unlock()
+	running, idle := w.idleSignal()
 	if running && wait > 0 {
 		timer := time.NewTimer(wait)
 		select {

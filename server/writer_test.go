@@ -149,9 +149,7 @@ func mustEnqueue(t *testing.T, w *writer, it outItem) {
 // waitIdle waits until the drain goroutine has exited.
 func waitIdle(t *testing.T, w *writer) {
 	t.Helper()
-	w.mu.Lock()
-	running, idle := w.running, w.idle
-	w.mu.Unlock()
+	running, idle := w.idleSignal()
 	if !running {
 		return
 	}
