@@ -147,18 +147,33 @@ func (w *writer) write(batch []outItem) error {
 	return w.flushEvents()
 }
 
+// minPooledBytes is the least capacity that grpc pools (a power of two
+// above its threshold).
+var minPooledBytes = func() int {
+	n := 64
+	for mem.IsBelowBufferPoolingThreshold(n) {
+		n *= 2
+	}
+	return n
+}()
+
 func (w *writer) flushEvents() error {
 	if len(w.events) == 0 {
 		return nil
 	}
+	// grpc hands a buffer back to its pool only when its capacity is above
+	// the pooling threshold: a smaller one (a frame of one or two events)
+	// would be dropped after the write, and the pool would allocate anew
+	// for every such frame. So even a small frame takes a poolable buffer.
 	pool := mem.DefaultBufferPool()
-	bp := pool.Get(eventFrameSize(w.events))
+	bp := pool.Get(max(eventFrameSize(w.events), minPooledBytes))
 	*bp = appendEventFrame((*bp)[:0], w.events)
+	// grpc frees the buffer back to the pool once it is on the wire.
+	buf := mem.NewBuffer(bp, pool)
 	w.stats.deliveries.Add(int64(len(w.events)))
 	clear(w.events)
 	w.events = w.events[:0]
-	// grpc frees the buffer back to the pool once it is on the wire.
-	return w.sendBuffer(mem.NewBuffer(bp, pool))
+	return w.sendBuffer(buf)
 }
 
 func (w *writer) sendBuffer(b mem.Buffer) error {
