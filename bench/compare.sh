@@ -31,20 +31,23 @@ go build -o "$work/roomcast" ./cmd/roomcast
 go build -o "$work/grpcfloor" ./bench/grpcfloor
 (cd bench/socketio && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
 
-# start_roomcast and start_socketio start a server on random ports and set
-# grpc/http (roomcast) or url (Socket.IO).
-start_roomcast() {
-	"$work/roomcast" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$work/serve.log" &
+# start_grpc BINARY ARGS... starts a server that logs "grpc_addr=...
+# http_addr=..." (roomcast serve, grpcfloor) on random ports and sets grpc
+# and http; start_socketio sets url.
+start_grpc() {
+	"$@" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$work/grpc.log" &
 	pids+=($!)
 	for _ in $(seq 100); do
-		if line=$(grep -m1 -o 'grpc_addr=[^ ]* http_addr=[^ ]*' "$work/serve.log"); then
+		if line=$(grep -m1 -o 'grpc_addr=[^ ]* http_addr=[^ ]*' "$work/grpc.log"); then
 			grpc=${line#grpc_addr=}; grpc=${grpc%% *}; http=${line##*http_addr=}
 			return
 		fi
 		sleep 0.1
 	done
-	echo "roomcast serve did not start" >&2; exit 1
+	echo "$* did not start" >&2; exit 1
 }
+start_roomcast() { start_grpc "$work/roomcast" serve; }
+start_floor() { start_grpc "$work/grpcfloor"; }
 start_socketio() {
 	node bench/socketio/server.js --host 127.0.0.1 --port 0 >"$work/sio.log" &
 	pids+=($!)
@@ -53,18 +56,6 @@ start_socketio() {
 		sleep 0.1
 	done
 	echo "socket.io server did not start" >&2; exit 1
-}
-start_floor() {
-	"$work/grpcfloor" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$work/floor.log" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		if line=$(grep -m1 -o 'grpc_addr=[^ ]* http_addr=[^ ]*' "$work/floor.log"); then
-			grpc=${line#grpc_addr=}; grpc=${grpc%% *}; http=${line##*http_addr=}
-			return
-		fi
-		sleep 0.1
-	done
-	echo "grpcfloor did not start" >&2; exit 1
 }
 stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 

@@ -41,32 +41,7 @@ func TestServerEndsStreamWithItsStatus(t *testing.T) {
 			}
 			g := grpc.NewServer(opts...)
 			srv.Register(g)
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			served := make(chan struct{})
-			go func() { defer close(served); _ = g.Serve(lis) }()
-			defer func() { g.Stop(); <-served }()
-
-			cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cc.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			stream, err := roomcastv1.NewChatServiceClient(cc).Connect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			connect := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{Connect: &roomcastv1.ConnectFrame{Namespace: "/"}}}
-			if err := stream.Send(connect); err != nil {
-				t.Fatal(err)
-			}
-			if f, err := stream.Recv(); err != nil || f.GetConnected() == nil {
-				t.Fatalf("first frame %v, %v; want connected", f, err)
-			}
+			stream := openConnected(t, g, "/")
 
 			readers, underHandler := readLoops()
 			if readers != 1 || underHandler != tc.handlerReads {
@@ -84,6 +59,41 @@ func TestServerEndsStreamWithItsStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openConnected serves g on a TCP port of 127.0.0.1 until the test ends,
+// opens a Connect stream to it and connects to each namespace in turn.
+func openConnected(t *testing.T, g *grpc.Server, namespaces ...string) roomcastv1.ChatService_ConnectClient {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = g.Serve(lis) }()
+	t.Cleanup(func() { g.Stop(); <-served })
+
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	stream, err := roomcastv1.NewChatServiceClient(cc).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		connect := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{Connect: &roomcastv1.ConnectFrame{Namespace: ns}}}
+		if err := stream.Send(connect); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := stream.Recv(); err != nil || f.GetConnected() == nil {
+			t.Fatalf("connect %s: %v, %v; want connected", ns, f, err)
+		}
+	}
+	return stream
 }
 
 // hideStatusWriter gives the handler a transport stream that cannot write
@@ -123,35 +133,7 @@ func readLoops() (n int, inHandler bool) {
 func TestClientEndSurvivesAPanickingAdapter(t *testing.T) {
 	srv := New(WithLogger(slog.New(slog.DiscardHandler)), WithAdapter(panickyFactory{memory.NewFactory()}))
 	srv.Of("/bad")
-	g := srv.NewGRPCServer()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = g.Serve(lis) }()
-	defer func() { g.Stop(); <-served }()
-
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := roomcastv1.NewChatServiceClient(cc).Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"/bad", "/"} {
-		connect := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{Connect: &roomcastv1.ConnectFrame{Namespace: ns}}}
-		if err := stream.Send(connect); err != nil {
-			t.Fatal(err)
-		}
-		if f, err := stream.Recv(); err != nil || f.GetConnected() == nil {
-			t.Fatalf("connect %s: %v, %v", ns, f, err)
-		}
-	}
+	stream := openConnected(t, srv.NewGRPCServer(), "/bad", "/")
 
 	srv.Shutdown()
 	var err2 error
