@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -33,11 +34,7 @@ func (st *stats) streamEnded(reason string) {
 func (st *stats) endedByReason() map[string]int64 {
 	st.endedMu.Lock()
 	defer st.endedMu.Unlock()
-	out := make(map[string]int64, len(st.ended))
-	for reason, n := range st.ended {
-		out[reason] = n
-	}
-	return out
+	return maps.Clone(st.ended)
 }
 
 // Stats is a snapshot of the server's counters.
