@@ -92,7 +92,7 @@ func TestStopTellsEveryClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.Timeout)
 	defer cancel()
-	if err := srv.Stop(ctx, srv.GRPC); err != nil {
+	if err := srv.Stop(ctx, srv.Port); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	wantShutdown(t, alice, "/", "/chat")
@@ -136,7 +136,7 @@ func TestShutdownWithStalledClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.Timeout)
 	defer cancel()
-	if err := srv.Stop(ctx, srv.GRPC); err != nil {
+	if err := srv.Stop(ctx, srv.Port); err != nil {
 		t.Fatalf("Stop with a stalled client: %v", err)
 	}
 	// The client that reads is told, whatever the stalled one does.

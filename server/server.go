@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/status"
@@ -172,13 +171,20 @@ func (s *Server) Ready() bool {
 	return !s.closing
 }
 
+// GRPCServer is what Stop stops: a *grpc.Server, the *transport.Server of
+// NewTransport, or both (Servers).
+type GRPCServer interface {
+	GracefulStop()
+	Stop()
+}
+
 // Stop shuts the hub down and stops g gracefully; when ctx ends first, it
 // stops g at once. Client handlers return within the drain timeout; a
 // stalled peer that never reads would then hold GracefulStop (its stream's
 // last frames and trailers wait on flow control) until ctx ends, so once
 // every client is gone the transport gets one more drain timeout to flush
 // and the rest is cut.
-func (s *Server) Stop(ctx context.Context, g *grpc.Server) error {
+func (s *Server) Stop(ctx context.Context, g GRPCServer) error {
 	s.Shutdown()
 	done := make(chan struct{})
 	go func() {

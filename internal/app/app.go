@@ -22,6 +22,7 @@ import (
 	"github.com/roomcast/roomcast/server"
 	redisadapter "github.com/roomcast/roomcast/server/adapter/redis"
 	"github.com/roomcast/roomcast/server/admin"
+	"github.com/roomcast/roomcast/server/transport"
 )
 
 // Config is what a node is started with.
@@ -51,11 +52,13 @@ type Config struct {
 
 // App is a running node.
 type App struct {
-	Hub     *server.Server
-	GRPC    *grpc.Server
-	gateway *admin.Gateway
-	http    *http.Server
-	served  chan error
+	Hub  *server.Server
+	GRPC *grpc.Server
+	// Transport serves the gRPC port: Connect itself, the rest through GRPC.
+	Transport *transport.Server
+	gateway   *admin.Gateway
+	http      *http.Server
+	served    chan error
 	// leave ends the cluster membership, if any, once the hub has stopped.
 	leave func() error
 }
@@ -107,18 +110,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	}
 	return &App{
-		Hub:     hub,
-		GRPC:    g,
-		gateway: gateway,
-		http:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
-		served:  make(chan error, 2),
-		leave:   leave,
+		Hub:       hub,
+		GRPC:      g,
+		Transport: hub.NewTransport(g),
+		gateway:   gateway,
+		http:      &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		served:    make(chan error, 2),
+		leave:     leave,
 	}, nil
 }
 
 // Serve serves gRPC and HTTP on the listeners until Stop.
 func (a *App) Serve(grpcLis, httpLis net.Listener) {
-	go func() { a.served <- a.GRPC.Serve(grpcLis) }()
+	go func() { a.served <- a.Transport.Serve(grpcLis) }()
 	go func() { a.served <- a.http.Serve(httpLis) }()
 }
 
@@ -128,7 +132,7 @@ func (a *App) Failed() <-chan error { return a.served }
 // Stop tells every client why it is disconnected, then stops both servers
 // within ctx.
 func (a *App) Stop(ctx context.Context) error {
-	err := a.Hub.Stop(ctx, a.GRPC)
+	err := a.Hub.Stop(ctx, server.Servers{a.Transport, a.GRPC})
 	if e := a.http.Shutdown(ctx); e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

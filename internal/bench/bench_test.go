@@ -228,7 +228,7 @@ func TestInterruptedRunStillSummarises(t *testing.T) {
 func TestNoServerIsAnError(t *testing.T) {
 	srv := testkit.Start(t, nil)
 	addr := srv.Addr
-	srv.GRPC.Stop() // the port is now closed
+	srv.Port.Stop() // the port is now closed
 	sum, err := Run(context.Background(), Config{Addr: addr, Scenario: ScenarioFanout, Subscribers: 3, Duration: time.Second})
 	if err == nil {
 		t.Fatalf("no error against a closed port: %+v", sum)

@@ -50,7 +50,7 @@ func StartApp(t testing.TB, adminToken string, configure func(*server.Server), o
 		_ = node.Stop(ctx)
 	})
 	addr := grpcLis.Addr().String()
-	s := &Server{Server: node.Hub, GRPC: node.GRPC, Addr: addr,
+	s := &Server{Server: node.Hub, GRPC: node.GRPC, Port: server.Servers{node.Transport, node.GRPC}, Addr: addr,
 		dial: func(_ context.Context, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 			return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 		}}

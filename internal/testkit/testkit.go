@@ -30,6 +30,9 @@ const Timeout = 5 * time.Second
 type Server struct {
 	*server.Server
 	GRPC *grpc.Server
+	// Port is what serves the port: roomcast's transport in front of GRPC,
+	// or GRPC alone (see TransportEnv); stop it with Stop(ctx, s.Port).
+	Port server.GRPCServer
 	// Addr is the TCP address, or "bufconn" for an in-process server.
 	Addr string
 	dial func(ctx context.Context, opts ...grpc.DialOption) (*grpc.ClientConn, error)
@@ -75,18 +78,19 @@ func start(t testing.TB, lis net.Listener, configure func(*server.Server), opts 
 		configure(srv)
 	}
 	g := srv.NewGRPCServer()
+	port, serve := Port(srv, g)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = g.Serve(lis)
+		_ = serve(lis)
 	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 		defer cancel()
-		_ = srv.Stop(ctx, g)
+		_ = srv.Stop(ctx, port)
 		<-served
 	})
-	return &Server{Server: srv, GRPC: g}
+	return &Server{Server: srv, GRPC: g, Port: port}
 }
 
 // Conn dials the server; the test closes the connection.

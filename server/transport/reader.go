@@ -1,0 +1,71 @@
+package transport
+
+import (
+	"net"
+	"syscall"
+
+	"google.golang.org/grpc/mem"
+)
+
+// readBufferBytes is what one read from the socket may take: a few frames
+// at once, a large DATA frame in one go.
+const readBufferBytes = 16 << 10
+
+// connReader reads a connection through a buffer it holds only while
+// bytes are waiting in it. Most connections are idle most of the time, and
+// a buffer per idle connection is memory for nothing: so when the buffer is
+// empty it goes back to the pool, and the next read first waits for the
+// socket to become readable, without a buffer, then borrows one.
+type connReader struct {
+	nc  net.Conn
+	raw syscall.RawConn // nil: the connection cannot be waited on; reads keep a buffer
+	// ready is peekReady bound to this reader, made once.
+	ready func(fd uintptr) bool
+	peek  [1]byte
+
+	buf  *[]byte
+	r, w int
+}
+
+func newConnReader(nc net.Conn) *connReader {
+	cr := &connReader{nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok && canWaitReadable {
+		if raw, err := sc.SyscallConn(); err == nil {
+			cr.raw = raw
+			cr.ready = cr.peekReady
+		}
+	}
+	return cr
+}
+
+func (cr *connReader) Read(p []byte) (int, error) {
+	if cr.buf == nil {
+		if cr.raw != nil {
+			// Returns when a read would not block: data, end of stream or
+			// an error, which the read below then reports.
+			if err := cr.raw.Read(cr.ready); err != nil {
+				return 0, err
+			}
+		}
+		cr.buf = mem.DefaultBufferPool().Get(readBufferBytes)
+		n, err := cr.nc.Read(*cr.buf)
+		if n == 0 {
+			cr.release()
+			return 0, err
+		}
+		cr.r, cr.w = 0, n
+	}
+	n := copy(p, (*cr.buf)[cr.r:cr.w])
+	cr.r += n
+	if cr.r == cr.w {
+		cr.release()
+	}
+	return n, nil
+}
+
+func (cr *connReader) release() {
+	if cr.buf != nil {
+		mem.DefaultBufferPool().Put(cr.buf)
+		cr.buf = nil
+	}
+}

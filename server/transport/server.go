@@ -1,0 +1,194 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/status"
+)
+
+// StreamHandler serves one stream; its error becomes the stream's status
+// (nil: OK).
+type StreamHandler func(grpc.ServerStream) error
+
+// Config is what a Server serves and how.
+type Config struct {
+	// Streams are the methods served here, by full method name
+	// ("/package.Service/Method").
+	Streams map[string]StreamHandler
+	// Fallback serves every other request: a *grpc.Server (through its
+	// ServeHTTP) or an http.Handler of one's own.
+	Fallback http.Handler
+	// Codec marshals what Streams' handlers send and receive.
+	Codec encoding.CodecV2
+	// MaxRecvMessageBytes bounds one received message; 0 means 4 MiB,
+	// grpc-go's default.
+	MaxRecvMessageBytes int
+	// Keepalive: after Time without a frame from the client the server
+	// pings, and closes the connection if nothing comes within Timeout.
+	// 0 means 2 hours and 20 seconds, grpc-go's defaults.
+	KeepaliveTime    time.Duration
+	KeepaliveTimeout time.Duration
+	// HandshakeTimeout bounds the wait for a new connection's preface; 0
+	// means 20 seconds.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// Server serves gRPC clients on listeners. Its Serve, GracefulStop and Stop
+// behave as grpc.Server's do.
+type Server struct {
+	cfg   Config
+	codec encoding.CodecV2
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	stopped   bool
+	serving   sync.WaitGroup // connections' goroutines
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// NewServer returns a server for cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxRecvMessageBytes == 0 {
+		cfg.MaxRecvMessageBytes = 4 << 20
+	}
+	if cfg.KeepaliveTime == 0 {
+		cfg.KeepaliveTime = 2 * time.Hour
+	}
+	if cfg.KeepaliveTimeout == 0 {
+		cfg.KeepaliveTimeout = 20 * time.Second
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	if cfg.Fallback == nil {
+		cfg.Fallback = http.NotFoundHandler()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg: cfg, codec: cfg.Codec, log: cfg.Logger,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+		ctx:       ctx, cancel: cancel,
+	}
+}
+
+func (s *Server) streamHandler(method string) StreamHandler { return s.cfg.Streams[method] }
+func (s *Server) baseContext() context.Context              { return s.ctx }
+func (s *Server) handshakeTimeout() time.Duration           { return s.cfg.HandshakeTimeout }
+func (s *Server) maxRecvMessageBytes() int                  { return s.cfg.MaxRecvMessageBytes }
+
+// Serve accepts connections on lis until Stop or GracefulStop, after which
+// it returns nil, or until lis fails.
+func (s *Server) Serve(lis net.Listener) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		lis.Close()
+		return errors.New("transport: the server has stopped")
+	}
+	s.listeners[lis] = struct{}{}
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		nc, err := lis.Accept()
+		if err != nil {
+			s.mu.Lock()
+			stopped := s.stopped
+			s.mu.Unlock()
+			if stopped {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: wait, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.serving.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.serving.Done()
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// GracefulStop stops accepting, sends every connection GOAWAY, and waits
+// for their streams to end.
+func (s *Server) GracefulStop() {
+	for _, c := range s.stopAccepting() {
+		c.drain()
+	}
+	s.serving.Wait()
+}
+
+// Stop closes every listener and connection at once; streams fail.
+func (s *Server) Stop() {
+	for _, c := range s.stopAccepting() {
+		c.close(errConnClosed)
+	}
+	s.cancel()
+	s.serving.Wait()
+}
+
+func (s *Server) stopAccepting() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	for lis := range s.listeners {
+		lis.Close()
+	}
+	clear(s.listeners)
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// call runs a handler; a panic in it is logged and becomes INTERNAL, as
+// grpc-go's recovery interceptor would make it.
+func (s *Server) call(st *stream, h StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in a stream handler", "method", st.method, "panic", r, "stack", string(debug.Stack()))
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return h(st)
+}
