@@ -49,9 +49,12 @@ breaking:
 	else echo "no previous commit: buf breaking skipped"; fi
 
 # The README's test command: lint, the generated-code check, every Go test
-# with the race detector, and the TypeScript client's interop test.
+# with the race detector (the end-to-end tests a second time on grpc-go's
+# transport, which embedders may serve with), and the TypeScript client's
+# interop test.
 test: lint check-generate
 	$(GO) test -race -count=1 ./...
+	ROOMCAST_TEST_TRANSPORT=grpc-go $(GO) test -race -count=1 ./e2e/
 	$(MAKE) test-ts
 
 # The TypeScript client: tsc type-checks and builds it, then node's test

@@ -26,6 +26,7 @@ type serveOptions struct {
 	clusterTimeout  time.Duration
 	nodeID          string
 	pprof           bool
+	transport       string
 	configFile      string
 	// namespaces are the configuration file's; without a file, the hub's
 	// one open namespace "/" is all there is.
@@ -49,6 +50,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.DurationVar(&o.clusterTimeout, "cluster-timeout", 5*time.Second, "how long the admin API's cluster-wide requests wait for other nodes, with --adapter redis")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's name in the cluster (default: random)")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the HTTP port")
+	fs.StringVar(&o.transport, "transport", "roomcast", "what serves the gRPC port: roomcast (its own HTTP/2 transport for the chat stream, grpc-go for the rest) or grpc-go (grpc-go for everything)")
 	fs.StringVar(&o.configFile, "config", "", "YAML file of settings and namespace policies (see examples/roomcast.yaml); flags and ROOMCAST_* variables override its settings")
 	explicit, err := parseExplicit(fs, args)
 	if err != nil {
@@ -84,7 +86,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	node, err := app.New(ctx, app.Config{
 		Logger: logger, AdminToken: o.adminToken, Namespaces: o.namespaces,
 		Adapter: o.adapter, RedisURL: o.redisURL, RedisPrefix: o.redisPrefix, ClusterTimeout: o.clusterTimeout, NodeID: o.nodeID,
-		Pprof: o.pprof,
+		Pprof: o.pprof, Transport: o.transport,
 	})
 	if err != nil {
 		return err
@@ -100,7 +102,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	node.Serve(grpcLis, httpLis)
 	logger.Info("roomcast serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
-		"admin_api", o.adminToken != "", "adapter", o.adapter, "node", node.Hub.NodeID())
+		"admin_api", o.adminToken != "", "adapter", o.adapter, "transport", o.transport, "node", node.Hub.NodeID())
 
 	select {
 	case <-ctx.Done():

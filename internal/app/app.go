@@ -22,7 +22,6 @@ import (
 	"github.com/roomcast/roomcast/server"
 	redisadapter "github.com/roomcast/roomcast/server/adapter/redis"
 	"github.com/roomcast/roomcast/server/admin"
-	"github.com/roomcast/roomcast/server/transport"
 )
 
 // Config is what a node is started with.
@@ -48,14 +47,20 @@ type Config struct {
 	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port. Off
 	// by default: profiles tell an attacker much and cost CPU on demand.
 	Pprof bool
+	// Transport is what serves the gRPC port: "roomcast" (the default)
+	// serves ChatService/Connect on roomcast's own HTTP/2 transport and the
+	// rest through grpc-go; "grpc-go" serves everything with grpc-go.
+	Transport string
 }
 
 // App is a running node.
 type App struct {
 	Hub  *server.Server
 	GRPC *grpc.Server
-	// Transport serves the gRPC port: Connect itself, the rest through GRPC.
-	Transport *transport.Server
+	// Port is what serves the gRPC port (Config.Transport): roomcast's
+	// transport in front of GRPC, or GRPC alone.
+	Port      server.GRPCServer
+	servePort func(net.Listener) error
 	gateway   *admin.Gateway
 	http      *http.Server
 	served    chan error
@@ -94,6 +99,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	g := hub.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(cfg.AdminToken, logger)))
 	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub, logger))
 	hub.Serving(roomcastv1.AdminService_ServiceDesc.ServiceName)
+	var port server.GRPCServer = g
+	servePort := g.Serve
+	switch cfg.Transport {
+	case "", "roomcast":
+		tr := hub.NewTransport(g)
+		port, servePort = server.Servers{tr, g}, tr.Serve
+	case "grpc-go":
+	default:
+		return nil, fmt.Errorf("transport %q: want roomcast or grpc-go", cfg.Transport)
+	}
 	gateway, err := admin.NewGateway(ctx, g)
 	if err != nil {
 		g.Stop()
@@ -112,7 +127,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return &App{
 		Hub:       hub,
 		GRPC:      g,
-		Transport: hub.NewTransport(g),
+		Port:      port,
+		servePort: servePort,
 		gateway:   gateway,
 		http:      &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		served:    make(chan error, 2),
@@ -122,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 // Serve serves gRPC and HTTP on the listeners until Stop.
 func (a *App) Serve(grpcLis, httpLis net.Listener) {
-	go func() { a.served <- a.Transport.Serve(grpcLis) }()
+	go func() { a.served <- a.servePort(grpcLis) }()
 	go func() { a.served <- a.http.Serve(httpLis) }()
 }
 
@@ -132,7 +148,7 @@ func (a *App) Failed() <-chan error { return a.served }
 // Stop tells every client why it is disconnected, then stops both servers
 // within ctx.
 func (a *App) Stop(ctx context.Context) error {
-	err := a.Hub.Stop(ctx, server.Servers{a.Transport, a.GRPC})
+	err := a.Hub.Stop(ctx, a.Port)
 	if e := a.http.Shutdown(ctx); e != nil && !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

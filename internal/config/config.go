@@ -34,6 +34,7 @@ type Config struct {
 	ClusterTimeout  time.Duration
 	NodeID          string
 	Pprof           bool
+	Transport       string
 
 	// Namespaces are the namespaces and patterns the file declares, in
 	// file order (patterns are tried in that order).
@@ -46,7 +47,7 @@ type Config struct {
 
 // Settings returns the server settings the file sets, keyed by their YAML
 // keys (grpc_addr, http_addr, admin_token, log_format, shutdown_timeout,
-// adapter, redis_url, redis_prefix, cluster_timeout, node_id, pprof),
+// adapter, redis_url, redis_prefix, cluster_timeout, node_id, pprof, transport),
 // each written as its command-line flag would take it. A setting the file
 // leaves out is absent, so that the binary's own default applies.
 func (c *Config) Settings() map[string]string {
@@ -62,6 +63,7 @@ func (c *Config) Settings() map[string]string {
 		"cluster_timeout":  c.ClusterTimeout.String(),
 		"node_id":          c.NodeID,
 		"pprof":            strconv.FormatBool(c.Pprof),
+		"transport":        c.Transport,
 	}
 	out := make(map[string]string, len(c.set))
 	for key := range c.set {
@@ -218,6 +220,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 		}),
 		"pprof": setting("pprof", func(n *yaml.Node, path string) (ok bool) {
 			cfg.Pprof, ok = d.boolean(n, path)
+			return ok
+		}),
+		"transport": setting("transport", func(n *yaml.Node, path string) (ok bool) {
+			cfg.Transport, ok = d.oneOf(n, path, "roomcast", "grpc-go")
 			return ok
 		}),
 		"namespaces": func(n *yaml.Node, path string) {

@@ -28,7 +28,7 @@ type App struct {
 func StartApp(t testing.TB, adminToken string, configure func(*server.Server), opts ...server.Option) *App {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	node, err := app.New(context.Background(), app.Config{Logger: logger, AdminToken: adminToken, Options: opts})
+	node, err := app.New(context.Background(), app.Config{Logger: logger, AdminToken: adminToken, Options: opts, Transport: transportName()})
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
@@ -50,7 +50,7 @@ func StartApp(t testing.TB, adminToken string, configure func(*server.Server), o
 		_ = node.Stop(ctx)
 	})
 	addr := grpcLis.Addr().String()
-	s := &Server{Server: node.Hub, GRPC: node.GRPC, Port: server.Servers{node.Transport, node.GRPC}, Addr: addr,
+	s := &Server{Server: node.Hub, GRPC: node.GRPC, Port: node.Port, Addr: addr,
 		dial: func(_ context.Context, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 			return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 		}}

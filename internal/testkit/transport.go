@@ -15,9 +15,17 @@ import (
 // `make test` runs the end-to-end tests both ways.
 const TransportEnv = "ROOMCAST_TEST_TRANSPORT"
 
+// transportName is the app's Transport for TransportEnv.
+func transportName() string {
+	if os.Getenv(TransportEnv) == "grpc-go" {
+		return "grpc-go"
+	}
+	return "roomcast"
+}
+
 // Port returns what serves the port for hub and g, and its Serve.
 func Port(hub *server.Server, g *grpc.Server) (server.GRPCServer, func(net.Listener) error) {
-	if os.Getenv(TransportEnv) == "grpc-go" {
+	if transportName() == "grpc-go" {
 		return g, g.Serve
 	}
 	tr := hub.NewTransport(g)

@@ -90,9 +90,13 @@ func main() {
 		logger.Error("listen", "error", err)
 		os.Exit(1)
 	}
+	// The port as `roomcast serve` serves it: roomcast's transport for the
+	// chat stream (which Node's HTTP/2 client then talks to), grpc-go
+	// behind it for the rest.
 	g := srv.NewGRPCServer()
+	tr := srv.NewTransport(g)
 	go func() {
-		if err := g.Serve(lis); err != nil {
+		if err := tr.Serve(lis); err != nil {
 			logger.Error("serve", "error", err)
 			os.Exit(1)
 		}
@@ -102,5 +106,5 @@ func main() {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Stop(ctx, g)
+	_ = srv.Stop(ctx, server.Servers{tr, g})
 }
