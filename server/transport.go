@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -35,10 +36,15 @@ func (s *Server) NewTransport(g *grpc.Server) *transport.Server {
 // behind it.
 type Servers []GRPCServer
 
+// GracefulStop stops them all at once: the transport waits for the
+// requests it passed to the grpc.Server (a health Watch, say), which only
+// the grpc.Server's own GracefulStop ends.
 func (ss Servers) GracefulStop() {
+	var wg sync.WaitGroup
 	for _, s := range ss {
-		s.GracefulStop()
+		wg.Go(s.GracefulStop)
 	}
+	wg.Wait()
 }
 
 func (ss Servers) Stop() {

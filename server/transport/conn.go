@@ -53,8 +53,15 @@ type conn struct {
 	lastStreamID uint32
 	draining     bool // GOAWAY sent: no new streams; close when the last ends
 	closed       bool
+	// handlers counts streams whose handler still runs, even after a reset:
+	// a client that opens and resets streams in a loop cannot start more
+	// than maxStreams handlers at once.
+	handlers int
 
 	maxFrame atomic.Uint32 // the peer's SETTINGS_MAX_FRAME_SIZE
+	// greeted: the preface came and this side's SETTINGS went; before
+	// that a GOAWAY would be out of place, and a stop just closes.
+	greeted atomic.Bool
 
 	wmu     sync.Mutex
 	werr    error
@@ -82,6 +89,7 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = maxHeaderListBytes
 	c.fr.SetMaxReadFrameSize(maxReadFrameBytes)
+	c.alive = newKeepalive(c)
 	return c
 }
 
@@ -95,6 +103,7 @@ func (c *conn) peerMaxFrame() int { return int(c.maxFrame.Load()) }
 
 // serve reads the connection until it fails or closes.
 func (c *conn) serve() {
+	defer c.r.release()
 	defer c.close(errConnClosed)
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.handshakeTimeout()))
 	var preface [len(http2.ClientPreface)]byte
@@ -109,18 +118,23 @@ func (c *conn) serve() {
 		return
 	}
 	_ = c.nc.SetReadDeadline(time.Time{})
-	c.alive = startKeepalive(c)
+	c.greeted.Store(true)
+	c.alive.start()
 	for {
 		f, err := c.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
+				c.seeStreamID(se.StreamID)
 				c.resetStream(se.StreamID, se.Code, status.Errorf(codes.Internal, "transport: %v", se))
 				continue
 			}
 			var ce http2.ConnectionError
-			if errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &ce):
 				c.goAway(http2.ErrCode(ce), err.Error())
+			case errors.Is(err, http2.ErrFrameTooLarge):
+				c.goAway(http2.ErrCodeFrameSize, err.Error())
 			}
 			return
 		}
@@ -163,6 +177,17 @@ func (c *conn) handle(f http2.Frame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	return nil // PRIORITY and unknown frames are ignored (RFC 9113, 5.5)
+}
+
+// seeStreamID records a new stream's id that failed before it was
+// created, so that its later frames are those of a closed stream, not an
+// idle one.
+func (c *conn) seeStreamID(id uint32) {
+	c.fmu.Lock()
+	if id%2 == 1 && id > c.lastStreamID {
+		c.lastStreamID = id
+	}
+	c.fmu.Unlock()
 }
 
 func (c *conn) stream(id uint32) *stream {
@@ -268,6 +293,9 @@ func (c *conn) creditStream(st *stream, n int64) {
 	if n <= 0 {
 		return
 	}
+	if st.ended.Load() {
+		return // the client has been told to stop sending
+	}
 	st.rmu.Lock()
 	st.unsent += n
 	inc := int64(0)
@@ -307,6 +335,15 @@ func (c *conn) reserve(st *stream, want int, more bool) (int, error) {
 	}
 }
 
+// unreserve gives back window that reserve took and nothing used.
+func (c *conn) unreserve(st *stream, n int) {
+	c.fmu.Lock()
+	c.sendWindow += int64(n)
+	st.sendWindow += int64(n)
+	c.fcond.Broadcast()
+	c.fmu.Unlock()
+}
+
 func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	id := f.StreamID
 	if st := c.stream(id); st != nil {
@@ -324,7 +361,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastStreamID = id
-	refuse := c.draining || c.closed || len(c.streams) >= maxStreams
+	refuse := c.draining || c.closed || c.handlers >= maxStreams
 	c.fmu.Unlock()
 	if refuse {
 		return c.write(appendRSTStream(nil, id, http2.ErrCodeRefusedStream))
@@ -377,6 +414,17 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	if f.StreamEnded() {
 		st.halfClose()
 	}
+	if timeout != "" {
+		// Past the deadline the stream ends at once, whatever its handler
+		// is doing (a send blocked on flow control returns too). grpc-go
+		// resets it; a status says more to a client without a timer of
+		// its own.
+		context.AfterFunc(st.ctx, func() {
+			if errors.Is(st.ctx.Err(), context.DeadlineExceeded) {
+				st.expire()
+			}
+		})
+	}
 	go c.runHandler(st, handler)
 	return nil
 }
@@ -395,7 +443,15 @@ func (c *conn) addStream(st *stream) bool {
 	}
 	st.sendWindow = c.peerWindow
 	c.streams[st.id] = st
+	c.handlers++
 	return true
+}
+
+// handlerDone is a stream's handler returning.
+func (c *conn) handlerDone() {
+	c.fmu.Lock()
+	c.handlers--
+	c.fmu.Unlock()
 }
 
 // endStream forgets st; a draining connection closes after its last.
@@ -411,7 +467,7 @@ func (c *conn) endStream(st *stream) {
 		st.cancel()
 	}
 	if last {
-		c.close(errConnClosed)
+		c.closeGracefully()
 	}
 }
 
@@ -438,6 +494,7 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode, err error) {
 // runHandler serves a stream with a handler of the server's and sends
 // the status it returns, unless the stream already has one.
 func (c *conn) runHandler(st *stream, h StreamHandler) {
+	defer c.handlerDone()
 	err := c.srv.call(st, h)
 	// A stream that has its status already (the handler's own
 	// WriteStatus, a reset) was, or will be, ended by whoever gave it.
@@ -474,6 +531,10 @@ func (c *conn) goAway(code http2.ErrCode, debug string) {
 // drain sends GOAWAY: streams open finish, no new ones start, and the
 // connection closes after the last.
 func (c *conn) drain() {
+	if !c.greeted.Load() {
+		c.close(errConnClosed)
+		return
+	}
 	c.fmu.Lock()
 	if c.draining || c.closed {
 		c.fmu.Unlock()
@@ -485,9 +546,30 @@ func (c *conn) drain() {
 	c.fmu.Unlock()
 	_ = c.write(appendGoAway(nil, last, http2.ErrCodeNo, "server shutting down"))
 	if idle {
-		c.close(errConnClosed)
+		c.closeGracefully()
 	}
 }
+
+// closeGracefully closes after what was written has reached the client:
+// a close with unread input would make the kernel send a reset, which
+// can discard the last frames (the GOAWAY, the last trailers). So this
+// side's half closes first; the reader closes the rest when the client
+// closes its own, or lingerTimeout later.
+func (c *conn) closeGracefully() {
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		c.wmu.Lock()
+		if c.werr == nil {
+			c.werr = errConnClosed
+			_ = tc.CloseWrite()
+		}
+		c.wmu.Unlock()
+		time.AfterFunc(lingerTimeout, func() { c.close(errConnClosed) })
+		return
+	}
+	c.close(errConnClosed)
+}
+
+const lingerTimeout = time.Second
 
 // close ends the connection and every stream on it.
 func (c *conn) close(err error) {
@@ -501,10 +583,10 @@ func (c *conn) close(err error) {
 		clear(c.streams)
 		c.fcond.Broadcast()
 		c.fmu.Unlock()
-		if c.alive != nil {
-			c.alive.stop()
-		}
+		// Closing first returns a write blocked on the socket, which the
+		// keepalive's ping may be.
 		_ = c.nc.Close()
+		c.alive.stop()
 		for _, st := range streams {
 			st.reset(status.Error(codes.Canceled, "transport: the connection closed"))
 		}

@@ -28,6 +28,7 @@ func (c *conn) startFallback(st *stream, f *http2.MetaHeadersFrame) error {
 	}
 	ctx, cancel := context.WithCancel(context.WithValue(c.srv.baseContext(), http.LocalAddrContextKey, c.nc.LocalAddr()))
 	st.ctx, st.cancel = ctx, cancel
+	st.raw = true
 	if st.contentType == "" {
 		st.contentType = "application/grpc"
 	}
@@ -56,10 +57,15 @@ func (c *conn) startFallback(st *stream, f *http2.MetaHeadersFrame) error {
 }
 
 func (c *conn) runFallback(st *stream, req *http.Request) {
+	defer c.handlerDone()
 	w := &responseWriter{st: st, header: make(http.Header)}
 	defer func() {
 		if r := recover(); r != nil {
+			// As net/http does: a reset, so that the client cannot take a
+			// cut-off response for a whole one.
 			c.srv.log.Error("panic in the fallback handler", "path", st.method, "panic", r)
+			c.resetStream(st.id, http2.ErrCodeInternal, errStreamDone)
+			return
 		}
 		w.finish()
 	}()
@@ -83,7 +89,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.wroteHeader {
 		return
 	}
-	w.wroteHeader = true
+	// A 1xx is informational: the final status still follows.
+	informational := code >= 100 && code < 200
+	w.wroteHeader = !informational
 	fields := []hpack.HeaderField{{Name: ":status", Value: itoa(code)}}
 	for k, vs := range w.header {
 		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {

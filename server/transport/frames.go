@@ -9,7 +9,11 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-const frameHeaderLen = 9
+const (
+	frameHeaderLen = 9
+	// minFrameSize is the least SETTINGS_MAX_FRAME_SIZE a peer may set.
+	minFrameSize = 16384
+)
 
 // appendFrameHeader appends an HTTP/2 frame header (RFC 9113, 4.1).
 func appendFrameHeader(b []byte, length int, t http2.FrameType, flags http2.Flags, streamID uint32) []byte {
@@ -62,6 +66,10 @@ func appendHeaders(b []byte, streamID uint32, fields []hpack.HeaderField, endStr
 	he := headerEncoders.Get().(*headerEncoder)
 	defer headerEncoders.Put(he)
 	he.buf.Reset()
+	// Every block starts by setting the peer's table to 0 bytes: legal at
+	// the start of any block, it keeps this side right whatever table size
+	// the peer has announced, and nothing is ever inserted.
+	he.buf.WriteByte(0x20)
 	for _, f := range fields {
 		_ = he.enc.WriteField(f) // writes to a bytes.Buffer: no error
 	}
@@ -101,8 +109,10 @@ type headerEncoder struct {
 var headerEncoders = sync.Pool{New: func() any {
 	he := &headerEncoder{}
 	he.enc = hpack.NewEncoder(&he.buf)
-	// Announces a table of 0 bytes at the start of its first block, and
-	// never inserts: harmless to a peer whose table is larger.
+	// A table of 0 bytes never inserts. The encoder announces the size
+	// once, in its first block: that one is thrown away, and appendHeaders
+	// announces it in every block itself.
 	he.enc.SetMaxDynamicTableSizeLimit(0)
+	_ = he.enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
 	return he
 }}

@@ -19,43 +19,55 @@ type keepalive struct {
 	stopped bool
 }
 
-func startKeepalive(c *conn) *keepalive {
-	k := &keepalive{c: c}
-	k.timer = time.AfterFunc(c.srv.cfg.KeepaliveTime, k.tick)
-	return k
+func newKeepalive(c *conn) *keepalive { return &keepalive{c: c} }
+
+func (k *keepalive) start() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.stopped {
+		k.timer = time.AfterFunc(k.c.srv.cfg.KeepaliveTime, k.tick)
+	}
 }
 
 func (k *keepalive) tick() {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if k.stopped {
+		k.mu.Unlock()
 		return
 	}
 	if k.c.active.Swap(false) {
 		k.pinged = false
 		k.timer.Reset(k.c.srv.cfg.KeepaliveTime)
+		k.mu.Unlock()
 		return
 	}
 	if k.pinged {
 		k.stopped = true
-		go k.c.close(errKeepaliveTimeout)
+		k.mu.Unlock()
+		k.c.close(errKeepaliveTimeout)
+		return
+	}
+	// A send holds the connection's writer: try again shortly rather
+	// than wait behind it (it may be blocked on a peer that is gone).
+	if !k.c.wmu.TryLock() {
+		k.timer.Reset(time.Second)
+		k.mu.Unlock()
 		return
 	}
 	k.pinged = true
+	k.timer.Reset(k.c.srv.cfg.KeepaliveTimeout)
+	k.mu.Unlock()
 	var data [8]byte
 	_, _ = rand.Read(data[:])
-	// A write blocked behind a stuck send must not stop the timer: the
-	// ping is skipped then, and the timeout still runs.
-	if k.c.wmu.TryLock() {
-		_ = k.c.writeLocked(appendPing(nil, false, data))
-		k.c.wmu.Unlock()
-	}
-	k.timer.Reset(k.c.srv.cfg.KeepaliveTimeout)
+	_ = k.c.writeLocked(appendPing(nil, false, data))
+	k.c.wmu.Unlock()
 }
 
 func (k *keepalive) stop() {
 	k.mu.Lock()
 	k.stopped = true
-	k.timer.Stop()
+	if k.timer != nil {
+		k.timer.Stop()
+	}
 	k.mu.Unlock()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -59,14 +60,19 @@ func decodeBinary(v string) ([]byte, error) {
 }
 
 // appendMetadata appends md as header fields; binary values are base64.
+// Keys are lower-cased, as HTTP/2 requires; a key or value that cannot
+// be a header field is left out rather than break the header block.
 func appendMetadata(fields []hpack.HeaderField, md metadata.MD) []hpack.HeaderField {
 	for k, vs := range md {
-		if reservedHeader(k) {
+		k = strings.ToLower(k)
+		if reservedHeader(k) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
 			if strings.HasSuffix(k, "-bin") {
 				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			} else if !httpguts.ValidHeaderFieldValue(v) {
+				continue
 			}
 			fields = append(fields, hpack.HeaderField{Name: k, Value: v})
 		}

@@ -115,8 +115,7 @@ func (s *Server) Serve(lis net.Listener) error {
 			if stopped {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if temporary(err) {
 				// Out of file descriptors and the like: wait, as net/http does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
@@ -191,4 +190,12 @@ func (s *Server) call(st *stream, h StreamHandler) (err error) {
 		}
 	}()
 	return h(st)
+}
+
+// temporary reports an accept error worth waiting out (too many open
+// files, a connection aborted before it was accepted), as grpc-go and
+// net/http treat it.
+func temporary(err error) bool {
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
 }

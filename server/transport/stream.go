@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -38,10 +40,15 @@ type stream struct {
 	// the stream failed.
 	rerr       error
 	halfClosed bool
+	// raw: the body of a request served through net/http, read as bytes
+	// rather than as gRPC messages.
+	raw        bool
+	bodyClosed bool
+	// reading: the handler waits in a read with nothing to read.
+	reading bool
 	// recvWindow is what the client may still send before it needs a
-	// WINDOW_UPDATE; deferred is credit held back while a whole message
-	// waits to be read, so that a handler that does not read is not sent
-	// more than a window ahead.
+	// WINDOW_UPDATE; deferred is credit held back until the handler reads
+	// (receive says when).
 	recvWindow int64
 	deferred   int64
 	// unsent is credit not yet sent in a WINDOW_UPDATE: updates go in
@@ -72,8 +79,15 @@ func (st *stream) Method() string           { return st.method }
 
 // --- receiving ---
 
-// receive takes a DATA frame's payload; n counts padding too. It reports
-// whether the frame broke flow control.
+// receive takes a DATA frame's payload; n counts padding too. It returns
+// the credit to give back now, and false when the frame broke flow
+// control.
+//
+// Credit follows grpc-go's rule: bytes are given back at once only while
+// the handler waits in a read with nothing to read; otherwise they are
+// held (deferred) until it reads. A handler that does not read is thus
+// sent at most a window ahead, and one that waits for the rest of a large
+// message gets it whatever the window.
 func (st *stream) receive(data []byte, n int, end bool) (credit int64, ok bool) {
 	st.rmu.Lock()
 	defer st.rmu.Unlock()
@@ -82,30 +96,28 @@ func (st *stream) receive(data []byte, n int, end bool) (credit int64, ok bool) 
 		return 0, false
 	}
 	if st.halfClosed || st.rerr != nil {
+		if end {
+			st.halfClosed = true
+		}
 		return int64(n), true // nobody will read it: give the window back
 	}
-	whole := st.wholeMessageLocked()
 	st.rbuf = append(st.rbuf, data...)
 	if end {
 		st.halfClosed = true
 		st.rerr = io.EOF
 	}
-	if limit := st.c.srv.maxRecvMessageBytes(); limit > 0 {
+	if limit := st.c.srv.maxRecvMessageBytes(); !st.raw && limit > 0 {
 		if size, ok := st.headLengthLocked(); ok && size > limit {
 			st.rerr = status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", size, limit)
 			st.rbuf = nil
 		}
 	}
 	st.wakeLocked()
-	if whole {
-		// A message already waits for the handler: these bytes get their
-		// window back when it reads.
-		st.deferred += int64(n)
-		return 0, true
+	if st.reading && !st.readableLocked() {
+		return int64(n), true
 	}
-	// The handler is waiting for the rest of a message: it needs every
-	// byte, whatever the window.
-	return int64(n), true
+	st.deferred += int64(n)
+	return 0, true
 }
 
 // headLengthLocked is the length of the message at the head of the
@@ -117,7 +129,12 @@ func (st *stream) headLengthLocked() (int, bool) {
 	return int(binary.BigEndian.Uint32(st.rbuf[1:5])), true
 }
 
-func (st *stream) wholeMessageLocked() bool {
+// readableLocked reports whether a read would return data now: a whole
+// message, or for a raw body any byte.
+func (st *stream) readableLocked() bool {
+	if st.raw {
+		return len(st.rbuf) > 0
+	}
 	size, ok := st.headLengthLocked()
 	return ok && len(st.rbuf) >= 5+size
 }
@@ -152,11 +169,39 @@ func (st *stream) halfClose() {
 	st.rmu.Unlock()
 }
 
+// consumedLocked gives back, of the bytes held, as many as a read just
+// took.
+func (st *stream) consumedLocked(n int) int64 {
+	credit := min(int64(n), st.deferred)
+	st.deferred -= credit
+	return credit
+}
+
+// waitLocked waits for data with st.rmu held on entry and released on
+// return. Waiting, the handler needs every held byte: they go back now.
+func (st *stream) waitLocked() error {
+	st.reading = true
+	credit := st.deferred
+	st.deferred = 0
+	st.rmu.Unlock()
+	st.c.creditStream(st, credit)
+	var err error
+	select {
+	case <-st.rwake:
+	case <-st.ctx.Done():
+		err = st.ctx.Err()
+	}
+	st.rmu.Lock()
+	st.reading = false
+	st.rmu.Unlock()
+	return err
+}
+
 // RecvMsg reads the next message into m.
 func (st *stream) RecvMsg(m any) error {
 	for {
 		st.rmu.Lock()
-		if st.wholeMessageLocked() {
+		if st.readableLocked() {
 			size, _ := st.headLengthLocked()
 			compressed := st.rbuf[0] != 0
 			msg := st.rbuf[5 : 5+size]
@@ -164,10 +209,7 @@ func (st *stream) RecvMsg(m any) error {
 			if len(st.rbuf) == 0 {
 				st.rbuf = nil
 			}
-			// Bytes held back while this message waited are given back as
-			// it is read; never more than it took.
-			credit := min(int64(5+size), st.deferred)
-			st.deferred -= credit
+			credit := st.consumedLocked(5 + size)
 			st.rmu.Unlock()
 			st.c.creditStream(st, credit)
 			if compressed {
@@ -186,11 +228,8 @@ func (st *stream) RecvMsg(m any) error {
 			}
 			return err
 		}
-		st.rmu.Unlock()
-		select {
-		case <-st.rwake:
-		case <-st.ctx.Done():
-			return status.FromContextError(st.ctx.Err()).Err()
+		if err := st.waitLocked(); err != nil {
+			return status.FromContextError(err).Err()
 		}
 	}
 }
@@ -200,14 +239,17 @@ func (st *stream) RecvMsg(m any) error {
 func (st *stream) Read(p []byte) (int, error) {
 	for {
 		st.rmu.Lock()
+		if st.bodyClosed {
+			st.rmu.Unlock()
+			return 0, http.ErrBodyReadAfterClose
+		}
 		if len(st.rbuf) > 0 {
 			n := copy(p, st.rbuf)
 			st.rbuf = st.rbuf[n:]
 			if len(st.rbuf) == 0 {
 				st.rbuf = nil
 			}
-			credit := min(int64(n), st.deferred)
-			st.deferred -= credit
+			credit := st.consumedLocked(n)
 			st.rmu.Unlock()
 			st.c.creditStream(st, credit)
 			return n, nil
@@ -216,16 +258,21 @@ func (st *stream) Read(p []byte) (int, error) {
 			st.rmu.Unlock()
 			return 0, err
 		}
-		st.rmu.Unlock()
-		select {
-		case <-st.rwake:
-		case <-st.ctx.Done():
-			return 0, st.ctx.Err()
+		if err := st.waitLocked(); err != nil {
+			return 0, err
 		}
 	}
 }
 
-func (st *stream) Close() error { return nil }
+// Close ends the request body: a handler that closes it reads no more,
+// and whoever waits in Read returns.
+func (st *stream) Close() error {
+	st.rmu.Lock()
+	st.bodyClosed = true
+	st.wakeLocked()
+	st.rmu.Unlock()
+	return nil
+}
 
 // --- sending ---
 
@@ -260,17 +307,17 @@ func (st *stream) write(prefix, body []byte) error {
 		if err != nil {
 			return err
 		}
-		maxFrame := st.c.peerMaxFrame()
-		frames := (n + maxFrame - 1) / maxFrame
-		bp := mem.DefaultBufferPool().Get(n + frames*frameHeaderLen + 256)
+		bp := mem.DefaultBufferPool().Get(n + (n/minFrameSize+1)*frameHeaderLen + 256)
 		out := (*bp)[:0]
 		st.c.wmu.Lock()
-		if off == 0 && st.ended.Load() {
+		if (off == 0 && st.ended.Load()) || st.aborted.Load() {
 			st.c.wmu.Unlock()
 			mem.DefaultBufferPool().Put(bp)
+			st.c.unreserve(st, n) // never sent: the client will not credit it
 			return errStreamDone
 		}
 		out = st.appendResponseHeadersLocked(out)
+		maxFrame := st.c.peerMaxFrame()
 		for sent := 0; sent < n; {
 			l := min(maxFrame, n-sent)
 			out = appendFrameHeader(out, l, http2.FrameData, 0, st.id)
@@ -290,7 +337,6 @@ func (st *stream) write(prefix, body []byte) error {
 		mem.DefaultBufferPool().Put(bp)
 		if finished {
 			st.c.endStream(st)
-			return errStreamDone
 		}
 		if err != nil {
 			return status.Errorf(codes.Unavailable, "transport: %v", err)
@@ -370,15 +416,22 @@ func (st *stream) WriteStatus(s *status.Status) error {
 		return errStreamDone
 	}
 	st.ended.Store(true)
+	var out []byte
 	var fields []hpack.HeaderField
 	if !st.headersSent {
-		st.headersSent = true
-		fields = append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: st.contentType})
-		fields = appendMetadata(fields, st.header)
+		if len(st.header) > 0 {
+			// Header metadata goes in headers of its own, as grpc-go
+			// sends it; a trailers-only response would fold it into the
+			// trailers.
+			out = st.appendResponseHeadersLocked(out)
+		} else {
+			st.headersSent = true
+			fields = append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: st.contentType})
+		}
 	}
 	fields = appendStatus(fields, s)
 	fields = appendMetadata(fields, st.trailer)
-	out := appendHeaders(nil, st.id, fields, true, st.c.peerMaxFrame())
+	out = appendHeaders(out, st.id, fields, true, st.c.peerMaxFrame())
 	st.rmu.Lock()
 	halfClosed := st.halfClosed
 	st.rmu.Unlock()
@@ -391,6 +444,17 @@ func (st *stream) WriteStatus(s *status.Status) error {
 		st.pendingStatus = out
 		st.c.wmu.Unlock()
 		st.cancel() // the handler's read returns; the sender finishes
+		// A client that never opens its window again would hold the
+		// sender, and the stream, for the connection's life: after a
+		// while the stream is reset instead.
+		time.AfterFunc(pendingStatusTimeout, func() {
+			st.c.wmu.Lock()
+			pending := st.pendingStatus != nil
+			st.c.wmu.Unlock()
+			if pending {
+				st.c.resetStream(st.id, http2.ErrCodeCancel, errStreamDone)
+			}
+		})
 		return nil
 	}
 	err := st.c.writeLocked(out)
@@ -398,6 +462,25 @@ func (st *stream) WriteStatus(s *status.Status) error {
 	st.c.endStream(st)
 	return err
 }
+
+// expire ends a stream whose deadline has passed: DEADLINE_EXCEEDED, or a
+// reset when a half-sent message holds the status back.
+func (st *stream) expire() {
+	deadline := status.New(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	if st.WriteStatus(deadline) != nil {
+		return // it had ended
+	}
+	st.c.wmu.Lock()
+	pending := st.pendingStatus != nil
+	st.c.wmu.Unlock()
+	if pending {
+		st.c.resetStream(st.id, http2.ErrCodeCancel, deadline.Err())
+	}
+}
+
+// pendingStatusTimeout bounds how long a status waits behind a message
+// that flow control holds.
+const pendingStatusTimeout = 10 * time.Second
 
 // reset ends the stream without a status: the client reset it, or the
 // connection is gone. err is what a read returns from now on.
