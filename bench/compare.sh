@@ -3,8 +3,9 @@
 # one go, alternating the two so that both see the same machine, and prints
 # one JSON summary line per run followed by the medians (min–max) of each.
 # Each fanout run is followed by a paced one at 70% of the rate it reached,
-# for latency below saturation; idle also runs against bench/grpcfloor,
-# grpc-go with no hub behind it.
+# for latency below saturation; idle also runs roomcast with grpc-go's
+# transport (--transport grpc-go) and bench/grpcfloor, grpc-go with no hub
+# behind it.
 #
 #   bench/compare.sh [runs] [subscribers] [connections] [seconds]
 #
@@ -46,7 +47,7 @@ start_grpc() {
 	done
 	echo "$* did not start" >&2; exit 1
 }
-start_roomcast() { start_grpc "$work/roomcast" serve; }
+start_roomcast() { start_grpc "$work/roomcast" serve "$@"; }
 start_floor() { start_grpc "$work/grpcfloor"; }
 start_socketio() {
 	node bench/socketio/server.js --host 127.0.0.1 --port 0 >"$work/sio.log" &
@@ -85,7 +86,11 @@ for run in $(seq "$runs"); do
 	node bench/socketio/bench.js --quiet --url "$url" --scenario idle --connections "$connections" |
 		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
 	stop_last
-	# What grpc-go alone costs per connection, under roomcast's figure.
+	# The same hub on grpc-go's transport, and grpc-go alone.
+	start_roomcast --transport grpc-go
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
+		sed 's/^{/{"server":"roomcast on grpc-go",/' | tee -a "$results"
+	stop_last
 	start_floor
 	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
 		sed 's/^{/{"server":"grpc-go floor",/' | tee -a "$results"
