@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/server/transport"
 )
 
 // client is one ChatService/Connect stream and its sockets, one per
@@ -195,6 +196,9 @@ func (c *client) end(reason string, st error) bool {
 }
 
 func transportReason(err error) string {
+	if errors.Is(err, transport.ErrKeepaliveTimeout) {
+		return ReasonPingTimeout
+	}
 	if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
 		return ReasonTransportClose
 	}

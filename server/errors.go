@@ -30,9 +30,13 @@ const (
 	ReasonServerNamespaceDisconnect = "server namespace disconnect"
 	ReasonTransportClose            = "transport close"
 	ReasonTransportError            = "transport error"
-	ReasonServerShuttingDown        = "server shutting down"
-	ReasonSlowConsumer              = "slow consumer"
-	ReasonInternalError             = "internal error"
+	// ReasonPingTimeout: the client did not answer the server's keepalive
+	// ping in time (roomcast's transport only; on grpc-go's it shows as
+	// a transport close).
+	ReasonPingTimeout        = "ping timeout"
+	ReasonServerShuttingDown = "server shutting down"
+	ReasonSlowConsumer       = "slow consumer"
+	ReasonInternalError      = "internal error"
 )
 
 // Messages of refusals that clients and tests match on.

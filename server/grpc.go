@@ -44,7 +44,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 			recovery.StreamServerInterceptor(recoverOpts...),
 			s.StreamInterceptor(),
 		),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: s.opts.keepaliveTime, Timeout: s.opts.keepaliveTimeout}),
 		// Most connections are idle most of the time: the read buffer is
 		// smaller than grpc's 32 KiB default (large frames are still read
 		// whole, in more than one read). Write buffers are grpc's shared

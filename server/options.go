@@ -12,13 +12,15 @@ import (
 type Option func(*options)
 
 type options struct {
-	logger          *slog.Logger
-	adapters        adapter.Factory
-	maxQueueBytes   int
-	maxFrameBytes   int
-	maxPayloadBytes int
-	drainTimeout    time.Duration
-	nodeID          string
+	logger           *slog.Logger
+	adapters         adapter.Factory
+	maxQueueBytes    int
+	maxFrameBytes    int
+	maxPayloadBytes  int
+	drainTimeout     time.Duration
+	nodeID           string
+	keepaliveTime    time.Duration
+	keepaliveTimeout time.Duration
 }
 
 func defaultOptions() options {
@@ -33,6 +35,10 @@ func defaultOptions() options {
 		maxPayloadBytes: 1 << 20,
 		drainTimeout:    2 * time.Second,
 		nodeID:          NewNodeID(),
+		// A peer quiet this long is pinged, and dropped when the answer
+		// does not come within keepaliveTimeout: on either transport.
+		keepaliveTime:    30 * time.Second,
+		keepaliveTimeout: 10 * time.Second,
 	}
 }
 
@@ -66,3 +72,10 @@ func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drai
 // WithNodeID names this node in a cluster and in the admin API's socket
 // listings; a random id by default.
 func WithNodeID(id string) Option { return func(o *options) { o.nodeID = id } }
+
+// WithKeepalive sets how long a client may stay quiet before the server
+// pings it (30s), and how long the answer may take before the client is
+// dropped (10s; with reason "ping timeout" on roomcast's transport).
+func WithKeepalive(quiet, answer time.Duration) Option {
+	return func(o *options) { o.keepaliveTime, o.keepaliveTimeout = quiet, answer }
+}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"sync"
-	"time"
 
 	"google.golang.org/grpc"
 
@@ -26,8 +25,8 @@ func (s *Server) NewTransport(g *grpc.Server) *transport.Server {
 		Streams:          map[string]transport.StreamHandler{roomcastv1.ChatService_Connect_FullMethodName: connect},
 		Fallback:         g,
 		Codec:            newPassThroughCodec(),
-		KeepaliveTime:    keepaliveTime,
-		KeepaliveTimeout: keepaliveTimeout,
+		KeepaliveTime:    s.opts.keepaliveTime,
+		KeepaliveTimeout: s.opts.keepaliveTimeout,
 		Logger:           s.log,
 	})
 }
@@ -52,10 +51,3 @@ func (ss Servers) Stop() {
 		s.Stop()
 	}
 }
-
-// Keepalive, the same on either transport: a peer quiet for keepaliveTime
-// is pinged and dropped when keepaliveTimeout passes without an answer.
-const (
-	keepaliveTime    = 30 * time.Second
-	keepaliveTimeout = 10 * time.Second
-)

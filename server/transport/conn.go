@@ -32,7 +32,9 @@ const (
 
 var errConnClosed = status.Error(codes.Unavailable, "transport: the connection is closed")
 
-var errKeepaliveTimeout = status.Error(codes.Unavailable, "transport: keepalive timeout")
+// ErrKeepaliveTimeout is what a stream's reads return when its
+// connection was closed because the client did not answer a ping in time.
+var ErrKeepaliveTimeout = status.Error(codes.Unavailable, "transport: keepalive timeout: the client did not answer a ping")
 
 // conn is one client connection. Its goroutine reads and dispatches
 // frames; whoever sends writes, under wmu.
@@ -587,12 +589,15 @@ func (c *conn) close(err error) {
 		// keepalive's ping may be.
 		_ = c.nc.Close()
 		c.alive.stop()
+		reason := status.Error(codes.Canceled, "transport: the connection closed")
+		if err == ErrKeepaliveTimeout {
+			reason = err
+		}
 		for _, st := range streams {
-			st.reset(status.Error(codes.Canceled, "transport: the connection closed"))
+			st.reset(reason)
 		}
 		close(c.done)
 		c.srv.forget(c)
-		_ = err
 	})
 }
 

@@ -44,7 +44,7 @@ func (k *keepalive) tick() {
 	if k.pinged {
 		k.stopped = true
 		k.mu.Unlock()
-		k.c.close(errKeepaliveTimeout)
+		k.c.close(ErrKeepaliveTimeout)
 		return
 	}
 	// A send holds the connection's writer: try again shortly rather

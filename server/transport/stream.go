@@ -229,6 +229,13 @@ func (st *stream) RecvMsg(m any) error {
 			return err
 		}
 		if err := st.waitLocked(); err != nil {
+			// A reset also ends the context: its reason says more.
+			st.rmu.Lock()
+			rerr := st.rerr
+			st.rmu.Unlock()
+			if rerr != nil && rerr != io.EOF {
+				return rerr
+			}
 			return status.FromContextError(err).Err()
 		}
 	}
