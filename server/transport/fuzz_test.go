@@ -178,12 +178,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	seed(func(w *seedWriter) {
 		w.headers(1, false, false, grpcRequest(healthCheckPath)...)
 		w.check(w.fr.WriteData(1, true, grpcMessage(t, &healthpb.HealthCheckRequest{})))
-		w.headers(3, true, false,
-			hpack.HeaderField{Name: ":method", Value: "GET"},
-			hpack.HeaderField{Name: ":scheme", Value: "http"},
-			hpack.HeaderField{Name: ":path", Value: "/"},
-			hpack.HeaderField{Name: ":authority", Value: "x"},
-		)
+		w.headers(3, true, false, getRequest("/")...)
 	})
 	// A header block in CONTINUATION frames, with metadata of every kind.
 	seed(func(w *seedWriter) {

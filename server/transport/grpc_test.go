@@ -319,6 +319,20 @@ func TestGRPCRequestMetadataReachesHandler(t *testing.T) {
 	}
 }
 
+// echoedStream opens a stream of echoMethod on ts and has one message
+// echoed on it.
+func echoedStream(t *testing.T, ts *testServer) grpc.ClientStream {
+	t.Helper()
+	cs := openStream(t, testContext(t), dial(t, ts.addr), echoMethod)
+	if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.RecvMsg(new(wrapperspb.StringValue)); err != nil {
+		t.Fatalf("the echo: %v", err)
+	}
+	return cs
+}
+
 func TestGRPCHeaderAndTrailerReachClient(t *testing.T) {
 	bin := string([]byte{0x01, 0x00, 0xff})
 	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: func(ss grpc.ServerStream) error {
@@ -336,14 +350,7 @@ func TestGRPCHeaderAndTrailerReachClient(t *testing.T) {
 		}
 		return echoHandler(ss)
 	}}})
-	cc := dial(t, ts.addr)
-	cs := openStream(t, testContext(t), cc, echoMethod)
-	if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := cs.RecvMsg(new(wrapperspb.StringValue)); err != nil {
-		t.Fatal(err)
-	}
+	cs := echoedStream(t, ts)
 	header, err := cs.Header()
 	if err != nil {
 		t.Fatal(err)
@@ -399,14 +406,7 @@ func TestGRPCHeaderMetadataThatCannotBeAFieldIsNotFatal(t *testing.T) {
 		}
 		return echoHandler(ss)
 	}}})
-	cc := dial(t, ts.addr)
-	cs := openStream(t, testContext(t), cc, echoMethod)
-	if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := cs.RecvMsg(new(wrapperspb.StringValue)); err != nil {
-		t.Fatalf("the stream broke: %v", err)
-	}
+	cs := echoedStream(t, ts)
 	header, err := cs.Header()
 	if err != nil {
 		t.Fatal(err)
@@ -488,14 +488,8 @@ func TestGRPCHandlerPanicBecomesInternal(t *testing.T) {
 }
 
 func TestGRPCClientCancelEndsHandlerContext(t *testing.T) {
-	started := make(chan struct{})
-	ended := make(chan error, 1)
-	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: func(ss grpc.ServerStream) error {
-		close(started)
-		<-ss.Context().Done()
-		ended <- ss.Context().Err()
-		return ss.Context().Err()
-	}}})
+	handler, started, ended := waitForContextEnd()
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: handler}})
 	cc := dial(t, ts.addr)
 	ctx, cancel := context.WithCancel(testContext(t))
 	cs := openStream(t, ctx, cc, echoMethod)

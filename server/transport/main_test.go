@@ -206,3 +206,16 @@ func recvWithin[T any](t testing.TB, ch <-chan T, what string) T {
 		return zero
 	}
 }
+
+// waitForContextEnd returns a handler that closes started when it runs,
+// then waits for its stream's context to end and reports how on ended.
+func waitForContextEnd() (handler StreamHandler, started <-chan struct{}, ended <-chan error) {
+	start := make(chan struct{})
+	end := make(chan error, 1)
+	return func(ss grpc.ServerStream) error {
+		close(start)
+		<-ss.Context().Done()
+		end <- ss.Context().Err()
+		return ss.Context().Err()
+	}, start, end
+}

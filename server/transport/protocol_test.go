@@ -175,6 +175,17 @@ func grpcRequest(method string, extra ...hpack.HeaderField) []hpack.HeaderField 
 	}, extra...)
 }
 
+// getRequest is the header block of a plain HTTP GET of path, which the
+// transport hands to its fallback.
+func getRequest(path string) []hpack.HeaderField {
+	return []hpack.HeaderField{
+		{Name: ":method", Value: "GET"},
+		{Name: ":scheme", Value: "http"},
+		{Name: ":path", Value: path},
+		{Name: ":authority", Value: "localhost"},
+	}
+}
+
 // grpcMessage is m as a length-prefixed gRPC message.
 func grpcMessage(t testing.TB, m proto.Message) []byte {
 	t.Helper()
@@ -646,14 +657,8 @@ func TestFallbackBodyReadInPiecesArrivesWhole(t *testing.T) {
 }
 
 func TestClientResetCancelsHandlerContext(t *testing.T) {
-	started := make(chan struct{})
-	ended := make(chan error, 1)
-	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: func(ss grpc.ServerStream) error {
-		close(started)
-		<-ss.Context().Done()
-		ended <- ss.Context().Err()
-		return nil
-	}}})
+	handler, started, ended := waitForContextEnd()
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: handler}})
 	c := dialRaw(t, ts.addr)
 	c.handshake()
 	c.writeHeaders(1, false, grpcRequest(echoMethod)...)
@@ -1154,12 +1159,7 @@ func TestFallbackPanicResetsStream(t *testing.T) {
 	ts := startServer(t, Config{Fallback: fallback})
 	c := dialRaw(t, ts.addr)
 	c.handshake()
-	c.writeHeaders(1, true,
-		hpack.HeaderField{Name: ":method", Value: "GET"},
-		hpack.HeaderField{Name: ":scheme", Value: "http"},
-		hpack.HeaderField{Name: ":path", Value: "/"},
-		hpack.HeaderField{Name: ":authority", Value: "localhost"},
-	)
+	c.writeHeaders(1, true, getRequest("/")...)
 	r := c.readResponse(1)
 	if !r.reset || r.rst != http2.ErrCodeInternal {
 		t.Fatalf("after %q the stream ended with reset %v %v, want RST_STREAM INTERNAL_ERROR", r.data, r.reset, r.rst)
@@ -1178,12 +1178,7 @@ func TestFallbackTrailersReachClient(t *testing.T) {
 	ts := startServer(t, Config{Fallback: fallback})
 	c := dialRaw(t, ts.addr)
 	c.handshake()
-	c.writeHeaders(1, true,
-		hpack.HeaderField{Name: ":method", Value: "GET"},
-		hpack.HeaderField{Name: ":scheme", Value: "http"},
-		hpack.HeaderField{Name: ":path", Value: "/"},
-		hpack.HeaderField{Name: ":authority", Value: "localhost"},
-	)
+	c.writeHeaders(1, true, getRequest("/")...)
 	r := c.readResponse(1)
 	if string(r.data) != "body" {
 		t.Fatalf("body %q, want %q", r.data, "body")
@@ -1316,12 +1311,7 @@ func TestFallbackInformationalStatusIsFollowedByTheFinalOne(t *testing.T) {
 	ts := startServer(t, Config{Fallback: fallback})
 	c := dialRaw(t, ts.addr)
 	c.handshake()
-	c.writeHeaders(1, true,
-		hpack.HeaderField{Name: ":method", Value: "GET"},
-		hpack.HeaderField{Name: ":scheme", Value: "http"},
-		hpack.HeaderField{Name: ":path", Value: "/"},
-		hpack.HeaderField{Name: ":authority", Value: "localhost"},
-	)
+	c.writeHeaders(1, true, getRequest("/")...)
 	var statuses []string
 	var body []byte
 	for done := false; !done; {

@@ -379,22 +379,25 @@ func (st *stream) appendResponseHeadersLocked(out []byte) []byte {
 func (st *stream) SetHeader(md metadata.MD) error {
 	st.c.wmu.Lock()
 	defer st.c.wmu.Unlock()
-	if st.headersSent || st.ended.Load() {
-		return status.Error(codes.Internal, "transport: the stream's headers were already sent")
-	}
-	st.header = metadata.Join(st.header, md)
-	return nil
+	return st.addHeaderLocked(md)
 }
 
 // SendHeader sends the response headers now, with md.
 func (st *stream) SendHeader(md metadata.MD) error {
 	st.c.wmu.Lock()
 	defer st.c.wmu.Unlock()
+	if err := st.addHeaderLocked(md); err != nil {
+		return err
+	}
+	return st.c.writeLocked(st.appendResponseHeadersLocked(nil))
+}
+
+func (st *stream) addHeaderLocked(md metadata.MD) error {
 	if st.headersSent || st.ended.Load() {
 		return status.Error(codes.Internal, "transport: the stream's headers were already sent")
 	}
 	st.header = metadata.Join(st.header, md)
-	return st.c.writeLocked(st.appendResponseHeadersLocked(nil))
+	return nil
 }
 
 // SetTrailer adds metadata to the trailers sent with the status.
