@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,24 @@ func TestSilentClientIsDroppedWithPingTimeout(t *testing.T) {
 	if s := srv.Stats(); s.Sockets != 2 {
 		t.Fatalf("sockets = %d after quiet keepalive periods, want 2", s.Sockets)
 	}
+	// Silenced while events keep coming to it, faster than its window
+	// lets them out: the server's send to it then waits for window when
+	// the connection closes, and fails, and still the reason is the missed
+	// ping. (8 MB/s for the 150 ms the keepalive takes stays under the
+	// 4 MiB that makes a slow consumer.)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		payload := strings.Repeat("x", 16<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				_, _ = srv.Of("/").To(silentSID).Emit("filler", payload)
+			}
+		}
+	}()
 	line.silence()
 	wantHooks(t, calls, "/", silentSID, server.ReasonPingTimeout, silentSID)
 	if s := srv.Stats(); s.Sockets != 1 || srv.Of("/").Socket(quietSID) == nil {

@@ -171,8 +171,8 @@ func (s *Server) Ready() bool {
 	return !s.closing
 }
 
-// GRPCServer is what Stop stops: a *grpc.Server, the *transport.Server of
-// NewTransport, or both (Servers).
+// GRPCServer is what Stop stops: a *grpc.Server, or what NewPortServer
+// returns.
 type GRPCServer interface {
 	GracefulStop()
 	Stop()

@@ -59,11 +59,10 @@ type App struct {
 	GRPC *grpc.Server
 	// Port is what serves the gRPC port (Config.Transport): roomcast's
 	// transport in front of GRPC, or GRPC alone.
-	Port      server.GRPCServer
-	servePort func(net.Listener) error
-	gateway   *admin.Gateway
-	http      *http.Server
-	served    chan error
+	Port    server.PortServer
+	gateway *admin.Gateway
+	http    *http.Server
+	served  chan error
 	// leave ends the cluster membership, if any, once the hub has stopped.
 	leave func() error
 }
@@ -73,6 +72,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if err := server.CheckTransport(cfg.Transport); err != nil {
+		return nil, err
 	}
 	opts := []server.Option{server.WithLogger(logger)}
 	if cfg.NodeID != "" {
@@ -99,20 +101,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	g := hub.NewGRPCServer(grpc.ChainUnaryInterceptor(admin.Authenticate(cfg.AdminToken, logger)))
 	roomcastv1.RegisterAdminServiceServer(g, admin.New(hub, logger))
 	hub.Serving(roomcastv1.AdminService_ServiceDesc.ServiceName)
-	var port server.GRPCServer = g
-	servePort := g.Serve
-	switch cfg.Transport {
-	case "", "roomcast":
-		tr := hub.NewTransport(g)
-		port, servePort = server.Servers{tr, g}, tr.Serve
-	case "grpc-go":
-	default:
-		return nil, fmt.Errorf("transport %q: want roomcast or grpc-go", cfg.Transport)
+	port, err := hub.NewPortServer(g, cfg.Transport)
+	if err != nil {
+		g.Stop()
+		return nil, errors.Join(err, leave())
 	}
 	gateway, err := admin.NewGateway(ctx, g)
 	if err != nil {
 		g.Stop()
-		return nil, err
+		return nil, errors.Join(err, leave())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gateway)
@@ -125,20 +122,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	}
 	return &App{
-		Hub:       hub,
-		GRPC:      g,
-		Port:      port,
-		servePort: servePort,
-		gateway:   gateway,
-		http:      &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
-		served:    make(chan error, 2),
-		leave:     leave,
+		Hub:     hub,
+		GRPC:    g,
+		Port:    port,
+		gateway: gateway,
+		http:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		served:  make(chan error, 2),
+		leave:   leave,
 	}, nil
 }
 
 // Serve serves gRPC and HTTP on the listeners until Stop.
 func (a *App) Serve(grpcLis, httpLis net.Listener) {
-	go func() { a.served <- a.servePort(grpcLis) }()
+	go func() { a.served <- a.Port.Serve(grpcLis) }()
 	go func() { a.served <- a.http.Serve(httpLis) }()
 }
 

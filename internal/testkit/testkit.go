@@ -32,7 +32,7 @@ type Server struct {
 	GRPC *grpc.Server
 	// Port is what serves the port: roomcast's transport in front of GRPC,
 	// or GRPC alone (see TransportEnv); stop it with Stop(ctx, s.Port).
-	Port server.GRPCServer
+	Port server.PortServer
 	// Addr is the TCP address, or "bufconn" for an in-process server.
 	Addr string
 	dial func(ctx context.Context, opts ...grpc.DialOption) (*grpc.ClientConn, error)
@@ -78,11 +78,14 @@ func start(t testing.TB, lis net.Listener, configure func(*server.Server), opts 
 		configure(srv)
 	}
 	g := srv.NewGRPCServer()
-	port, serve := Port(srv, g)
+	port, err := srv.NewPortServer(g, transportName())
+	if err != nil {
+		t.Fatal(err)
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = serve(lis)
+		_ = port.Serve(lis)
 	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), Timeout)

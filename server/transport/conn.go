@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -55,6 +54,7 @@ type conn struct {
 	lastStreamID uint32
 	draining     bool // GOAWAY sent: no new streams; close when the last ends
 	closed       bool
+	closeErr     error // why it closed: what blocked senders return
 	// handlers counts streams whose handler still runs, even after a reset:
 	// a client that opens and resets streams in a loop cannot start more
 	// than maxStreams handlers at once.
@@ -65,13 +65,16 @@ type conn struct {
 	// that a GOAWAY would be out of place, and a stop just closes.
 	greeted atomic.Bool
 
-	wmu     sync.Mutex
-	werr    error
-	unsent  int64 // connection credit not yet sent (under wmu)
-	active  atomic.Bool
-	alive   *keepalive
-	closing sync.Once
-	done    chan struct{}
+	wmu  sync.Mutex
+	werr error
+	// writeShut: this side's half is closed (closeGracefully); whatever
+	// the reader would still answer is dropped.
+	writeShut bool
+	unsent    int64 // connection credit not yet sent (under wmu)
+	active    atomic.Bool
+	alive     *keepalive
+	closing   sync.Once
+	done      chan struct{}
 }
 
 func newConn(srv *Server, nc net.Conn) *conn {
@@ -87,18 +90,30 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	c.fcond.L = &c.fmu
 	c.maxFrame.Store(16384)
 	c.r = newConnReader(nc)
-	c.fr = http2.NewFramer(nil, c.r)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.fr.MaxHeaderListSize = maxHeaderListBytes
-	c.fr.SetMaxReadFrameSize(maxReadFrameBytes)
+	c.fr = c.newFramer(hpack.NewDecoder(4096, nil))
 	c.alive = newKeepalive(c)
 	return c
 }
 
+// newFramer returns a frame reader on the connection with the HPACK
+// decoder that the connection keeps for its life.
+func (c *conn) newFramer(dec *hpack.Decoder) *http2.Framer {
+	fr := http2.NewFramer(nil, c.r)
+	fr.ReadMetaHeaders = dec
+	fr.MaxHeaderListSize = maxHeaderListBytes
+	fr.SetMaxReadFrameSize(minFrameSize) // the Framer's own default is 16 MiB
+	return fr
+}
+
 const (
 	maxHeaderListBytes = 16 << 10
-	maxReadFrameBytes  = 1 << 20
 	maxStreams         = 1000
+	// framerKeepBytes: the Framer keeps a buffer as large as the largest
+	// frame it has read (up to 16 KiB, HTTP/2's default frame size, which
+	// this side keeps); after a larger one the connection gets a new
+	// Framer, so that one large message does not stay on an idle
+	// connection.
+	framerKeepBytes = 1 << 10
 )
 
 func (c *conn) peerMaxFrame() int { return int(c.maxFrame.Load()) }
@@ -107,14 +122,13 @@ func (c *conn) peerMaxFrame() int { return int(c.maxFrame.Load()) }
 func (c *conn) serve() {
 	defer c.r.release()
 	defer c.close(errConnClosed)
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.handshakeTimeout()))
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
 	var preface [len(http2.ClientPreface)]byte
 	if _, err := io.ReadFull(c.r, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
 		return
 	}
 	if err := c.write(appendSettings(nil,
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: maxStreams},
-		http2.Setting{ID: http2.SettingMaxFrameSize, Val: maxReadFrameBytes},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: maxHeaderListBytes},
 	)); err != nil {
 		return
@@ -147,6 +161,10 @@ func (c *conn) serve() {
 				c.goAway(http2.ErrCode(ce), err.Error())
 			}
 			return
+		}
+		if f.Header().Length > framerKeepBytes {
+			// Between frames, and header blocks: the decoder carries over.
+			c.fr = c.newFramer(c.fr.ReadMetaHeaders)
 		}
 	}
 }
@@ -319,7 +337,7 @@ func (c *conn) reserve(st *stream, want int, more bool) (int, error) {
 	defer c.fmu.Unlock()
 	for {
 		if c.closed {
-			return 0, errConnClosed
+			return 0, c.closeErr
 		}
 		if st.ended.Load() && !more {
 			return 0, errStreamDone
@@ -335,6 +353,18 @@ func (c *conn) reserve(st *stream, want int, more bool) (int, error) {
 		}
 		c.fcond.Wait()
 	}
+}
+
+// sendError is what a send returns when its write failed: why the
+// connection closed, once it has, so that a keepalive timeout reads as one.
+func (c *conn) sendError(err error) error {
+	c.fmu.Lock()
+	closeErr := c.closeErr
+	c.fmu.Unlock()
+	if closeErr != nil {
+		return closeErr
+	}
+	return status.Errorf(codes.Unavailable, "transport: %v", err)
 }
 
 // unreserve gives back window that reserve took and nothing used.
@@ -373,30 +403,36 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	}
 
 	method, path, contentType := f.PseudoValue("method"), f.PseudoValue("path"), ""
-	var timeout string
+	var timeout, encoding string
 	for _, hf := range f.RegularFields() {
 		switch hf.Name {
 		case "content-type":
 			contentType = hf.Value
 		case "grpc-timeout":
 			timeout = hf.Value
+		case "grpc-encoding":
+			encoding = hf.Value
 		}
 	}
 	st := &stream{
 		c: c, id: id, method: path, contentType: contentType,
 		recvWindow: defaultWindow, rwake: make(chan struct{}, 1),
 	}
-	handler := c.srv.streamHandler(path)
+	handler := c.srv.cfg.Streams[path]
 	if handler == nil || method != http.MethodPost || !isGRPCContentType(contentType) {
 		// Everything but the streams served here goes to net/http's
 		// interface, including what is not gRPC at all: it answers that.
 		return c.startFallback(st, f)
 	}
+	if encoding != "" && encoding != "identity" {
+		// As grpc-go answers when no decompressor is registered.
+		return c.abort(id, f.StreamEnded(), status.Newf(codes.Unimplemented, "grpc: Decompressor is not installed for grpc-encoding %q", encoding))
+	}
 	md, err := requestMetadata(f.Fields)
 	if err != nil {
 		return c.abort(id, f.StreamEnded(), status.New(codes.Internal, err.Error()))
 	}
-	ctx := c.srv.baseContext()
+	ctx := c.srv.ctx
 	if timeout != "" {
 		d, err := parseTimeout(timeout)
 		if err != nil {
@@ -446,6 +482,7 @@ func (c *conn) addStream(st *stream) bool {
 	st.sendWindow = c.peerWindow
 	c.streams[st.id] = st
 	c.handlers++
+	c.srv.handlers.Add(1)
 	return true
 }
 
@@ -454,6 +491,7 @@ func (c *conn) handlerDone() {
 	c.fmu.Lock()
 	c.handlers--
 	c.fmu.Unlock()
+	c.srv.handlers.Done()
 }
 
 // endStream forgets st; a draining connection closes after its last.
@@ -475,7 +513,7 @@ func (c *conn) endStream(st *stream) {
 
 // abort answers a request it will not serve with a status alone.
 func (c *conn) abort(id uint32, clientDone bool, s *status.Status) error {
-	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+	fields := responseStart(nil, "application/grpc")
 	out := appendHeaders(nil, id, appendStatus(fields, s), true, c.peerMaxFrame())
 	if !clientDone {
 		out = appendRSTStream(out, id, http2.ErrCodeNo)
@@ -511,6 +549,9 @@ func (c *conn) write(b []byte) error {
 }
 
 func (c *conn) writeLocked(b []byte) error {
+	if c.writeShut {
+		return nil
+	}
 	if c.werr != nil {
 		return c.werr
 	}
@@ -560,8 +601,8 @@ func (c *conn) drain() {
 func (c *conn) closeGracefully() {
 	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		c.wmu.Lock()
-		if c.werr == nil {
-			c.werr = errConnClosed
+		if c.werr == nil && !c.writeShut {
+			c.writeShut = true
 			_ = tc.CloseWrite()
 		}
 		c.wmu.Unlock()
@@ -576,8 +617,16 @@ const lingerTimeout = time.Second
 // close ends the connection and every stream on it.
 func (c *conn) close(err error) {
 	c.closing.Do(func() {
+		reason := status.Error(codes.Canceled, "transport: the connection closed")
+		if err == ErrKeepaliveTimeout {
+			reason = err
+		}
 		c.fmu.Lock()
 		c.closed = true
+		c.closeErr = errConnClosed
+		if err == ErrKeepaliveTimeout {
+			c.closeErr = err
+		}
 		streams := make([]*stream, 0, len(c.streams))
 		for _, st := range c.streams {
 			streams = append(streams, st)
@@ -589,10 +638,6 @@ func (c *conn) close(err error) {
 		// keepalive's ping may be.
 		_ = c.nc.Close()
 		c.alive.stop()
-		reason := status.Error(codes.Canceled, "transport: the connection closed")
-		if err == ErrKeepaliveTimeout {
-			reason = err
-		}
 		for _, st := range streams {
 			st.reset(reason)
 		}
@@ -600,5 +645,3 @@ func (c *conn) close(err error) {
 		c.srv.forget(c)
 	})
 }
-
-func (c *conn) String() string { return fmt.Sprintf("connection from %v", c.peer.Addr) }

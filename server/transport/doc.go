@@ -10,8 +10,9 @@
 // handler's, and a read buffer, so an idle client costs about 32 KB, and
 // every frame sent crosses from the sender to the loopy goroutine before it
 // reaches write(2). Here a connection has one goroutine, which reads; it
-// holds no buffer while the socket has nothing to read (it waits for
-// readability first, then borrows a pooled buffer); keepalive is a timer;
+// holds no read buffer while the socket has nothing to read (it waits for
+// readability first, then borrows a pooled buffer, and frames stay at
+// 16 KiB); keepalive is a timer;
 // and a message is written by the goroutine that sends it, in one write(2)
 // with its frame headers.
 //

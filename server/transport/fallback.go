@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http2"
@@ -26,12 +27,9 @@ func (c *conn) startFallback(st *stream, f *http2.MetaHeadersFrame) error {
 	if err != nil {
 		return c.abort(st.id, f.StreamEnded(), status.Newf(codes.Internal, "transport: bad :path %q", path))
 	}
-	ctx, cancel := context.WithCancel(context.WithValue(c.srv.baseContext(), http.LocalAddrContextKey, c.nc.LocalAddr()))
+	ctx, cancel := context.WithCancel(context.WithValue(c.srv.ctx, http.LocalAddrContextKey, c.nc.LocalAddr()))
 	st.ctx, st.cancel = ctx, cancel
 	st.raw = true
-	if st.contentType == "" {
-		st.contentType = "application/grpc"
-	}
 	req := (&http.Request{
 		Method:     f.PseudoValue("method"),
 		URL:        u,
@@ -63,7 +61,7 @@ func (c *conn) runFallback(st *stream, req *http.Request) {
 		if r := recover(); r != nil {
 			// As net/http does: a reset, so that the client cannot take a
 			// cut-off response for a whole one.
-			c.srv.log.Error("panic in the fallback handler", "path", st.method, "panic", r)
+			c.srv.cfg.Logger.Error("panic in the fallback handler", "path", st.method, "panic", r)
 			c.resetStream(st.id, http2.ErrCodeInternal, errStreamDone)
 			return
 		}
@@ -92,13 +90,10 @@ func (w *responseWriter) WriteHeader(code int) {
 	// A 1xx is informational: the final status still follows.
 	informational := code >= 100 && code < 200
 	w.wroteHeader = !informational
-	fields := []hpack.HeaderField{{Name: ":status", Value: itoa(code)}}
+	fields := []hpack.HeaderField{{Name: ":status", Value: strconv.Itoa(code)}}
 	for k, vs := range w.header {
-		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
-			continue
-		}
-		for _, v := range vs {
-			fields = append(fields, hpack.HeaderField{Name: strings.ToLower(k), Value: v})
+		if k != "Trailer" && !strings.HasPrefix(k, http.TrailerPrefix) {
+			fields = appendField(fields, k, vs)
 		}
 	}
 	st := w.st
@@ -129,28 +124,26 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 
 func (w *responseWriter) Flush() { w.WriteHeader(http.StatusOK) }
 
-// finish ends the stream: with the trailers, or, from a handler that sent
-// nothing at all (a grpc.Server that has stopped), with UNAVAILABLE.
+// finish ends the stream: with the trailers, or, from a handler that
+// answered a gRPC request with nothing at all (a grpc.Server that has
+// stopped), with UNAVAILABLE; any other request then gets net/http's 200.
 func (w *responseWriter) finish() {
 	st := w.st
-	if !w.wroteHeader {
+	if !w.wroteHeader && isGRPCContentType(st.contentType) {
 		_ = st.WriteStatus(status.New(codes.Unavailable, "the server is not serving"))
 		return
 	}
+	w.WriteHeader(http.StatusOK)
 	var fields []hpack.HeaderField
 	for _, k := range w.header.Values("Trailer") {
 		for _, name := range strings.Split(k, ",") {
 			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
-			for _, v := range w.header[name] {
-				fields = append(fields, hpack.HeaderField{Name: strings.ToLower(name), Value: v})
-			}
+			fields = appendField(fields, name, w.header[name])
 		}
 	}
 	for k, vs := range w.header {
 		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
-			for _, v := range vs {
-				fields = append(fields, hpack.HeaderField{Name: strings.ToLower(name), Value: v})
-			}
+			fields = appendField(fields, name, vs)
 		}
 	}
 	st.c.wmu.Lock()
@@ -166,20 +159,17 @@ func (w *responseWriter) finish() {
 	} else {
 		out = appendFrameHeader(nil, 0, http2.FrameData, http2.FlagDataEndStream, st.id)
 	}
-	st.rmu.Lock()
-	halfClosed := st.halfClosed
-	st.rmu.Unlock()
-	if !halfClosed {
-		out = appendRSTStream(out, st.id, http2.ErrCodeNo)
-	}
-	_ = st.c.writeLocked(out)
+	_ = st.c.writeLocked(st.appendEndLocked(out))
 	st.c.wmu.Unlock()
 	st.c.endStream(st)
 }
 
-func itoa(n int) string {
-	if n >= 100 && n < 1000 {
-		return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+// appendField appends a header's values as HTTP/2 fields (lower-case
+// names).
+func appendField(fields []hpack.HeaderField, name string, values []string) []hpack.HeaderField {
+	name = strings.ToLower(name)
+	for _, v := range values {
+		fields = append(fields, hpack.HeaderField{Name: name, Value: v})
 	}
-	return "500"
+	return fields
 }

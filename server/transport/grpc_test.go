@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -771,5 +772,30 @@ func TestServeReturnsListenerError(t *testing.T) {
 	_ = lis.Close()
 	if err := recvWithin(t, served, "Serve's return"); err == nil {
 		t.Fatal("Serve returned nil when its listener failed")
+	}
+}
+
+// GracefulStop returns once every handler has, as grpc.Server's does: a
+// handler still cleaning up after its client went holds it.
+func TestGRPCGracefulStopWaitsForHandlers(t *testing.T) {
+	started := make(chan struct{})
+	var finished atomic.Bool
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: func(ss grpc.ServerStream) error {
+		close(started)
+		_ = ss.RecvMsg(new(wrapperspb.StringValue)) // returns when the client resets
+		time.Sleep(200 * time.Millisecond)
+		finished.Store(true)
+		return nil
+	}}})
+	ctx, cancel := context.WithCancel(testContext(t))
+	cs := openStream(t, ctx, dial(t, ts.addr), echoMethod)
+	if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
+		t.Fatal(err)
+	}
+	recvWithin(t, started, "the handler's start")
+	cancel()
+	ts.GracefulStop()
+	if !finished.Load() {
+		t.Fatal("GracefulStop returned before the handler did")
 	}
 }

@@ -47,15 +47,16 @@ func (k *keepalive) tick() {
 		k.c.close(ErrKeepaliveTimeout)
 		return
 	}
-	// A send holds the connection's writer: try again shortly rather
-	// than wait behind it (it may be blocked on a peer that is gone).
+	k.pinged = true
+	k.timer.Reset(k.c.srv.cfg.KeepaliveTimeout)
+	// A send holds the connection's writer: the ping is not written, but
+	// the timeout runs as if it were. A send blocked that long, with not a
+	// frame from the client, is on a peer that is gone (grpc-go has
+	// TCP_USER_TIMEOUT for that).
 	if !k.c.wmu.TryLock() {
-		k.timer.Reset(time.Second)
 		k.mu.Unlock()
 		return
 	}
-	k.pinged = true
-	k.timer.Reset(k.c.srv.cfg.KeepaliveTimeout)
 	k.mu.Unlock()
 	var data [8]byte
 	_, _ = rand.Read(data[:])

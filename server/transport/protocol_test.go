@@ -286,12 +286,15 @@ func TestServerSendsSettingsFirstAndAcksClientSettings(t *testing.T) {
 	}
 	for id, want := range map[http2.SettingID]uint32{
 		http2.SettingMaxConcurrentStreams: maxStreams,
-		http2.SettingMaxFrameSize:         maxReadFrameBytes,
 		http2.SettingMaxHeaderListSize:    maxHeaderListBytes,
 	} {
 		if v, ok := sf.Value(id); !ok || v != want {
 			t.Errorf("the server's %v is %d (sent: %v), want %d", id, v, ok, want)
 		}
+	}
+	// Frames stay at HTTP/2's default size, 16 KiB, as grpc-go reads them.
+	if v, ok := sf.Value(http2.SettingMaxFrameSize); ok {
+		t.Errorf("the server's SETTINGS_MAX_FRAME_SIZE is %d, want none (16 KiB)", v)
 	}
 	if sf, ok := c.readFrame().(*http2.SettingsFrame); !ok || !sf.IsAck() {
 		t.Fatal("the client's SETTINGS got no ACK")
@@ -389,7 +392,7 @@ func TestProtocolViolationsEndConnectionWithGoAway(t *testing.T) {
 		}, http2.ErrCodeFlowControl},
 		{"frame past the server's SETTINGS_MAX_FRAME_SIZE", func(c *rawClient) {
 			// The header alone: the server must refuse it unread.
-			_, err := c.nc.Write(appendFrameHeader(nil, maxReadFrameBytes+1, http2.FrameData, 0, 1))
+			_, err := c.nc.Write(appendFrameHeader(nil, minFrameSize+1, http2.FrameData, 0, 1))
 			c.check(err)
 		}, http2.ErrCodeFrameSize},
 		{"SETTINGS_INITIAL_WINDOW_SIZE past 2^31-1", func(c *rawClient) {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/status"
 )
 
@@ -28,7 +29,8 @@ type Config struct {
 	// Fallback serves every other request: a *grpc.Server (through its
 	// ServeHTTP) or an http.Handler of one's own.
 	Fallback http.Handler
-	// Codec marshals what Streams' handlers send and receive.
+	// Codec marshals what Streams' handlers send and receive; nil means
+	// grpc's proto codec.
 	Codec encoding.CodecV2
 	// MaxRecvMessageBytes bounds one received message; 0 means 4 MiB,
 	// grpc-go's default.
@@ -44,18 +46,17 @@ type Config struct {
 	Logger           *slog.Logger
 }
 
-// Server serves gRPC clients on listeners. Its Serve, GracefulStop and Stop
-// behave as grpc.Server's do.
+// Server serves gRPC clients on listeners. Serve, GracefulStop and Stop
+// are grpc.Server's: GracefulStop waits for every handler, Stop for none.
 type Server struct {
-	cfg   Config
-	codec encoding.CodecV2
-	log   *slog.Logger
+	cfg Config
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	stopped   bool
 	serving   sync.WaitGroup // connections' goroutines
+	handlers  sync.WaitGroup // handlers, the fallback's included
 	ctx       context.Context
 	cancel    context.CancelFunc
 }
@@ -77,22 +78,20 @@ func NewServer(cfg Config) *Server {
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
 	}
+	if cfg.Codec == nil {
+		cfg.Codec = encoding.GetCodecV2(proto.Name)
+	}
 	if cfg.Fallback == nil {
 		cfg.Fallback = http.NotFoundHandler()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, codec: cfg.Codec, log: cfg.Logger,
+		cfg:       cfg,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		ctx:       ctx, cancel: cancel,
 	}
 }
-
-func (s *Server) streamHandler(method string) StreamHandler { return s.cfg.Streams[method] }
-func (s *Server) baseContext() context.Context              { return s.ctx }
-func (s *Server) handshakeTimeout() time.Duration           { return s.cfg.HandshakeTimeout }
-func (s *Server) maxRecvMessageBytes() int                  { return s.cfg.MaxRecvMessageBytes }
 
 // Serve accepts connections on lis until Stop or GracefulStop, after which
 // it returns nil, or until lis fails.
@@ -148,12 +147,25 @@ func (s *Server) forget(c *conn) {
 }
 
 // GracefulStop stops accepting, sends every connection GOAWAY, and waits
-// for their streams to end.
+// for their streams to end and their handlers to return; Stop cuts the
+// wait short.
 func (s *Server) GracefulStop() {
 	for _, c := range s.stopAccepting() {
-		c.drain()
+		// Each on its own: one connection's GOAWAY may wait behind a send
+		// blocked on a stalled peer.
+		go c.drain()
 	}
 	s.serving.Wait()
+	handled := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(handled)
+	}()
+	select {
+	case <-handled:
+	case <-s.ctx.Done():
+	}
+	s.cancel()
 }
 
 // Stop closes every listener and connection at once; streams fail.
@@ -185,7 +197,7 @@ func (s *Server) stopAccepting() []*conn {
 func (s *Server) call(st *stream, h StreamHandler) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic in a stream handler", "method", st.method, "panic", r, "stack", string(debug.Stack()))
+			s.cfg.Logger.Error("panic in a stream handler", "method", st.method, "panic", r, "stack", string(debug.Stack()))
 			err = status.Error(codes.Internal, "internal error")
 		}
 	}()

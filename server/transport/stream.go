@@ -106,7 +106,7 @@ func (st *stream) receive(data []byte, n int, end bool) (credit int64, ok bool) 
 		st.halfClosed = true
 		st.rerr = io.EOF
 	}
-	if limit := st.c.srv.maxRecvMessageBytes(); !st.raw && limit > 0 {
+	if limit := st.c.srv.cfg.MaxRecvMessageBytes; !st.raw && limit > 0 {
 		if size, ok := st.headLengthLocked(); ok && size > limit {
 			st.rerr = status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", size, limit)
 			st.rbuf = nil
@@ -215,7 +215,7 @@ func (st *stream) RecvMsg(m any) error {
 			if compressed {
 				return status.Error(codes.Internal, "grpc: compressed flag set with identity or empty encoding")
 			}
-			if err := st.c.srv.codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(msg)}, m); err != nil {
+			if err := st.c.srv.cfg.Codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(msg)}, m); err != nil {
 				return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
 			}
 			return nil
@@ -289,7 +289,7 @@ func (st *stream) SendMsg(m any) error {
 	if st.ended.Load() {
 		return errStreamDone
 	}
-	data, err := st.c.srv.codec.Marshal(m)
+	data, err := st.c.srv.cfg.Codec.Marshal(m)
 	if err != nil {
 		return status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
 	}
@@ -346,7 +346,7 @@ func (st *stream) write(prefix, body []byte) error {
 			st.c.endStream(st)
 		}
 		if err != nil {
-			return status.Errorf(codes.Unavailable, "transport: %v", err)
+			return st.c.sendError(err)
 		}
 	}
 	return nil
@@ -370,8 +370,7 @@ func (st *stream) appendResponseHeadersLocked(out []byte) []byte {
 		return out
 	}
 	st.headersSent = true
-	fields := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: st.contentType}}
-	fields = appendMetadata(fields, st.header)
+	fields := appendMetadata(responseStart(nil, st.contentType), st.header)
 	return appendHeaders(out, st.id, fields, false, st.c.peerMaxFrame())
 }
 
@@ -407,7 +406,9 @@ func (st *stream) SetTrailer(md metadata.MD) {
 	st.c.wmu.Unlock()
 }
 
-// setTrailer is SetTrailer as grpc.ServerTransportStream has it.
+// transportStream is the stream as grpc.ServerTransportStream (in the
+// handler's context, for grpc.SetHeader and friends), whose SetTrailer
+// returns an error; it keeps WriteStatus, which the hub ends streams with.
 type transportStream struct{ *stream }
 
 func (t transportStream) SetTrailer(md metadata.MD) error {
@@ -415,10 +416,10 @@ func (t transportStream) SetTrailer(md metadata.MD) error {
 	return nil
 }
 
-// WriteStatus ends the stream with st: trailers, or headers and trailers
+// WriteStatus ends the stream with s: trailers, or headers and trailers
 // in one block when nothing was sent. Then a blocked RecvMsg returns
-// (the context is cancelled) and blocked sends give up. It fails only on a
-// stream that has ended.
+// (the context is cancelled) and blocked sends give up. It fails on a
+// stream that has ended, and when the write fails.
 func (st *stream) WriteStatus(s *status.Status) error {
 	st.c.wmu.Lock()
 	if st.ended.Load() {
@@ -436,20 +437,12 @@ func (st *stream) WriteStatus(s *status.Status) error {
 			out = st.appendResponseHeadersLocked(out)
 		} else {
 			st.headersSent = true
-			fields = append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: st.contentType})
+			fields = responseStart(fields, st.contentType)
 		}
 	}
 	fields = appendStatus(fields, s)
 	fields = appendMetadata(fields, st.trailer)
-	out = appendHeaders(out, st.id, fields, true, st.c.peerMaxFrame())
-	st.rmu.Lock()
-	halfClosed := st.halfClosed
-	st.rmu.Unlock()
-	if !halfClosed {
-		// The client may still be sending: tell it to stop (RFC 9113,
-		// 8.1), as grpc-go does.
-		out = appendRSTStream(out, st.id, http2.ErrCodeNo)
-	}
+	out = st.appendEndLocked(appendHeaders(out, st.id, fields, true, st.c.peerMaxFrame()))
 	if st.midMessage {
 		st.pendingStatus = out
 		st.c.wmu.Unlock()
@@ -471,6 +464,24 @@ func (st *stream) WriteStatus(s *status.Status) error {
 	st.c.wmu.Unlock()
 	st.c.endStream(st)
 	return err
+}
+
+// appendEndLocked follows the frame that ends this side of the stream:
+// a client that has not finished sending is told to stop (RFC 9113, 8.1),
+// as grpc-go does.
+func (st *stream) appendEndLocked(out []byte) []byte {
+	st.rmu.Lock()
+	halfClosed := st.halfClosed
+	st.rmu.Unlock()
+	if !halfClosed {
+		out = appendRSTStream(out, st.id, http2.ErrCodeNo)
+	}
+	return out
+}
+
+// responseStart appends the fields a gRPC response opens with.
+func responseStart(fields []hpack.HeaderField, contentType string) []hpack.HeaderField {
+	return append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: contentType})
 }
 
 // expire ends a stream whose deadline has passed: DEADLINE_EXCEEDED, or a

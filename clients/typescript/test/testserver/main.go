@@ -93,10 +93,13 @@ func main() {
 	// The port as `roomcast serve` serves it: roomcast's transport for the
 	// chat stream (which Node's HTTP/2 client then talks to), grpc-go
 	// behind it for the rest.
-	g := srv.NewGRPCServer()
-	tr := srv.NewTransport(g)
+	port, err := srv.NewPortServer(srv.NewGRPCServer(), server.TransportRoomcast)
+	if err != nil {
+		logger.Error("port", "error", err)
+		os.Exit(1)
+	}
 	go func() {
-		if err := tr.Serve(lis); err != nil {
+		if err := port.Serve(lis); err != nil {
 			logger.Error("serve", "error", err)
 			os.Exit(1)
 		}
@@ -106,5 +109,5 @@ func main() {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Stop(ctx, server.Servers{tr, g})
+	_ = srv.Stop(ctx, port)
 }
