@@ -74,7 +74,6 @@ type conn struct {
 	active    atomic.Bool
 	alive     *keepalive
 	closing   sync.Once
-	done      chan struct{}
 }
 
 func newConn(srv *Server, nc net.Conn) *conn {
@@ -85,7 +84,6 @@ func newConn(srv *Server, nc net.Conn) *conn {
 		peerWindow: defaultWindow,
 		streams:    make(map[uint32]*stream),
 		peer:       &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()},
-		done:       make(chan struct{}),
 	}
 	c.fcond.L = &c.fmu
 	c.maxFrame.Store(16384)
@@ -641,7 +639,6 @@ func (c *conn) close(err error) {
 		for _, st := range streams {
 			st.reset(reason)
 		}
-		close(c.done)
 		c.srv.forget(c)
 	})
 }
