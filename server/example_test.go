@@ -33,10 +33,15 @@ func Example() {
 		panic(err)
 	}
 	g := srv.NewGRPCServer() // ChatService, health, reflection, interceptors, keepalive
-	go g.Serve(lis)
+	// Connect on roomcast's transport, the rest on g (TransportGRPCGo: all on g).
+	port, err := srv.NewPortServer(g, server.TransportRoomcast)
+	if err != nil {
+		panic(err)
+	}
+	go port.Serve(lis)
 	// ...
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	fmt.Println(srv.Stop(ctx, g)) // every client gets `disconnected: server shutting down`
+	fmt.Println(srv.Stop(ctx, port)) // every client gets `disconnected: server shutting down`
 	// Output: <nil>
 }
