@@ -576,16 +576,22 @@ func (c *conn) drain() {
 		c.close(errConnClosed)
 		return
 	}
+	// The writer first: a stream that ends meanwhile and finds the
+	// connection draining closes this side's half, which must come after
+	// the GOAWAY. (Never fmu then wmu, so the order is safe.)
+	c.wmu.Lock()
 	c.fmu.Lock()
 	if c.draining || c.closed {
 		c.fmu.Unlock()
+		c.wmu.Unlock()
 		return
 	}
 	c.draining = true
 	idle := len(c.streams) == 0
 	last := c.lastStreamID
 	c.fmu.Unlock()
-	_ = c.write(appendGoAway(nil, last, http2.ErrCodeNo, "server shutting down"))
+	_ = c.writeLocked(appendGoAway(nil, last, http2.ErrCodeNo, "server shutting down"))
+	c.wmu.Unlock()
 	if idle {
 		c.closeGracefully()
 	}

@@ -49,19 +49,24 @@ func (k *keepalive) tick() {
 	}
 	k.pinged = true
 	k.timer.Reset(k.c.srv.cfg.KeepaliveTimeout)
-	// A send holds the connection's writer: the ping is not written, but
-	// the timeout runs as if it were. A send blocked that long, with not a
-	// frame from the client, is on a peer that is gone (grpc-go has
-	// TCP_USER_TIMEOUT for that).
-	if !k.c.wmu.TryLock() {
-		k.mu.Unlock()
-		return
-	}
 	k.mu.Unlock()
 	var data [8]byte
 	_, _ = rand.Read(data[:])
-	_ = k.c.writeLocked(appendPing(nil, false, data))
-	k.c.wmu.Unlock()
+	ping := appendPing(nil, false, data)
+	if k.c.wmu.TryLock() {
+		_ = k.c.writeLocked(ping)
+		k.c.wmu.Unlock()
+		return
+	}
+	// A send holds the writer: the ping goes right after it, from a
+	// goroutine of its own, so that the timeout runs meanwhile. A send
+	// blocked on a peer that is gone holds the ping back until the timeout
+	// closes the connection, which returns both.
+	go func() {
+		k.c.wmu.Lock()
+		_ = k.c.writeLocked(ping)
+		k.c.wmu.Unlock()
+	}()
 }
 
 func (k *keepalive) stop() {

@@ -287,7 +287,7 @@ func (st *stream) Close() error {
 // stream lives.
 func (st *stream) SendMsg(m any) error {
 	if st.ended.Load() {
-		return errStreamDone
+		return st.doneError()
 	}
 	data, err := st.c.srv.cfg.Codec.Marshal(m)
 	if err != nil {
@@ -321,7 +321,7 @@ func (st *stream) write(prefix, body []byte) error {
 			st.c.wmu.Unlock()
 			mem.DefaultBufferPool().Put(bp)
 			st.c.unreserve(st, n) // never sent: the client will not credit it
-			return errStreamDone
+			return st.doneError()
 		}
 		out = st.appendResponseHeadersLocked(out)
 		maxFrame := st.c.peerMaxFrame()
@@ -350,6 +350,19 @@ func (st *stream) write(prefix, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// doneError is what a send on an ended stream returns: why the
+// connection closed, if that is what ended it, so that a keepalive timeout
+// reads as one.
+func (st *stream) doneError() error {
+	st.c.fmu.Lock()
+	closeErr := st.c.closeErr
+	st.c.fmu.Unlock()
+	if closeErr != nil {
+		return closeErr
+	}
+	return errStreamDone
 }
 
 // appendRange appends bytes [off, off+n) of prefix followed by body.
