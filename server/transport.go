@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -88,11 +87,9 @@ func (p *transportPort) Serve(lis net.Listener) error { return p.tr.Serve(lis) }
 const fallbackGrace = 2 * time.Second
 
 func (p *transportPort) GracefulStop() {
-	var wg sync.WaitGroup
-	wg.Go(p.tr.GracefulStop)
 	done := make(chan struct{})
 	go func() {
-		wg.Wait()
+		p.tr.GracefulStop()
 		close(done)
 	}()
 	timer := time.NewTimer(fallbackGrace)

@@ -65,3 +65,16 @@ func TestBadEnvironmentValueSaysWhatIsWanted(t *testing.T) {
 		})
 	}
 }
+
+// An unknown --transport stops serve before it listens, naming the ones
+// there are.
+func TestServeRefusesUnknownTransport(t *testing.T) {
+	var stderr bytes.Buffer
+	args := []string{"serve", "--transport", "quic", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+	if code := run(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code == 0 {
+		t.Fatal("exit 0")
+	}
+	if want := `transport "quic": want roomcast or grpc-go`; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr:\n%s\nwant %q", &stderr, want)
+	}
+}

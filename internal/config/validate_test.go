@@ -44,6 +44,7 @@ func TestErrors(t *testing.T) {
 		{"unknown key", "grpc_adr: :1\n", 1, "grpc_adr", `unknown key (did you mean "grpc_addr"?)`},
 		{"unknown key far from any", "colour: blue\n", 1, "colour", "want one of adapter, admin_token"},
 		{"unknown adapter", "adapter: etcd\n", 1, "adapter", "etcd"},
+		{"unknown transport", "transport: quic\n", 1, "transport", `want roomcast or grpc-go, got "quic"`},
 		{"redis url without scheme", "redis_url: 127.0.0.1:6379\n", 1, "redis_url", "first path segment in URL cannot contain colon; want redis://[USER:PASSWORD@]HOST:PORT/DB"},
 		{"redis url of another scheme", "redis_url: http://127.0.0.1:6379\n", 1, "redis_url", "invalid URL scheme: http; want redis://"},
 		{"redis url database not a number", "redis_url: redis://127.0.0.1:6379/zero\n", 1, "redis_url", `invalid database number: "zero"`},

@@ -353,16 +353,16 @@ func (c *conn) reserve(st *stream, want int, more bool) (int, error) {
 	}
 }
 
-// sendError is what a send returns when its write failed: why the
-// connection closed, once it has, so that a keepalive timeout reads as one.
-func (c *conn) sendError(err error) error {
+// closeReason is what a failed send returns: why the connection closed,
+// once it has (so that a keepalive timeout reads as one), or else
+// otherwise.
+func (c *conn) closeReason(otherwise error) error {
 	c.fmu.Lock()
-	closeErr := c.closeErr
-	c.fmu.Unlock()
-	if closeErr != nil {
-		return closeErr
+	defer c.fmu.Unlock()
+	if c.closeErr != nil {
+		return c.closeErr
 	}
-	return status.Errorf(codes.Unavailable, "transport: %v", err)
+	return otherwise
 }
 
 // unreserve gives back window that reserve took and nothing used.
@@ -621,16 +621,15 @@ const lingerTimeout = time.Second
 // close ends the connection and every stream on it.
 func (c *conn) close(err error) {
 	c.closing.Do(func() {
-		reason := status.Error(codes.Canceled, "transport: the connection closed")
+		// Streams' reads and sends say why, where there is more to say
+		// than that the connection went.
+		reason, closeErr := status.Error(codes.Canceled, "transport: the connection closed"), errConnClosed
 		if err == ErrKeepaliveTimeout {
-			reason = err
+			reason, closeErr = err, err
 		}
 		c.fmu.Lock()
 		c.closed = true
-		c.closeErr = errConnClosed
-		if err == ErrKeepaliveTimeout {
-			c.closeErr = err
-		}
+		c.closeErr = closeErr
 		streams := make([]*stream, 0, len(c.streams))
 		for _, st := range c.streams {
 			streams = append(streams, st)

@@ -287,7 +287,7 @@ func (st *stream) Close() error {
 // stream lives.
 func (st *stream) SendMsg(m any) error {
 	if st.ended.Load() {
-		return st.doneError()
+		return st.c.closeReason(errStreamDone)
 	}
 	data, err := st.c.srv.cfg.Codec.Marshal(m)
 	if err != nil {
@@ -321,7 +321,7 @@ func (st *stream) write(prefix, body []byte) error {
 			st.c.wmu.Unlock()
 			mem.DefaultBufferPool().Put(bp)
 			st.c.unreserve(st, n) // never sent: the client will not credit it
-			return st.doneError()
+			return st.c.closeReason(errStreamDone)
 		}
 		out = st.appendResponseHeadersLocked(out)
 		maxFrame := st.c.peerMaxFrame()
@@ -346,23 +346,10 @@ func (st *stream) write(prefix, body []byte) error {
 			st.c.endStream(st)
 		}
 		if err != nil {
-			return st.c.sendError(err)
+			return st.c.closeReason(status.Errorf(codes.Unavailable, "transport: %v", err))
 		}
 	}
 	return nil
-}
-
-// doneError is what a send on an ended stream returns: why the
-// connection closed, if that is what ended it, so that a keepalive timeout
-// reads as one.
-func (st *stream) doneError() error {
-	st.c.fmu.Lock()
-	closeErr := st.c.closeErr
-	st.c.fmu.Unlock()
-	if closeErr != nil {
-		return closeErr
-	}
-	return errStreamDone
 }
 
 // appendRange appends bytes [off, off+n) of prefix followed by body.
