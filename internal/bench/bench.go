@@ -15,6 +15,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Progress != nil {
+		// The progress line and notes (from readers whose stream ended)
+		// come from several goroutines.
+		cfg.Progress = &lockedWriter{w: cfg.Progress}
+	}
 	sum := &Summary{Scenario: cfg.Scenario, Nodes: len(cfg.targets())}
 	sum.setDeliveries(0, 0, 0, 0, 0) // what a run that never published reports
 	var err error

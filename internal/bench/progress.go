@@ -48,3 +48,15 @@ func startProgress(w io.Writer, interval time.Duration, scenario string, read fu
 		})
 	}
 }
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
