@@ -22,6 +22,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scenario := fs.String("scenario", d.Scenario, "what to run: "+strings.Join(bench.Scenarios, ", "))
 	namespace := fs.String("namespace", d.Namespace, "namespace every client enters")
 	token := fs.String("token", "", "bearer token sent with every stream (authorization metadata), for namespaces that ask for one")
+	transport := fs.String("transport", d.Transport, "clients' HTTP/2 stack: "+strings.Join(bench.Transports, " or ")+
+		" (the bench's own lean client, which leaves more of the machine to the server)")
 	duration := fs.Duration("duration", d.Duration, "how long fanout and rooms publish and churn connects")
 
 	subscribers := fs.Int("subscribers", d.Subscribers, "fanout: subscribers in the room")
@@ -43,8 +45,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxInFlight := fs.Int("max-inflight", d.MaxInFlight, "churn: most connects in progress at once")
 
 	sourceIPs := fs.Int("source-ips", 0, "spread connections over 127.0.0.2..127.0.0.(N+1); 0: when ephemeral ports would run out; -1: never")
-	initialWindow := fs.Int("initial-window", int(d.InitialWindow), "gRPC stream flow-control window of each client in bytes (0: gRPC's default)")
-	initialConnWindow := fs.Int("initial-conn-window", int(d.InitialConnWindow), "gRPC connection flow-control window of each client in bytes (0: gRPC's default)")
+	initialWindow := fs.Int("initial-window", int(d.InitialWindow), "flow-control window of each client's stream in bytes (0: the transport's default)")
+	initialConnWindow := fs.Int("initial-conn-window", int(d.InitialConnWindow), "flow-control window of each client's connection in bytes (0: the transport's default)")
 	concurrency := fs.Int("connect-concurrency", d.ConnectConcurrency, "clients connecting at once")
 	connectTimeout := fs.Duration("connect-timeout", d.ConnectTimeout, "longest one client's dial, connect and join may take")
 	quiet := fs.Bool("quiet", false, "no progress line")
@@ -61,7 +63,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	cfg := bench.Config{
-		Addr: *addr, Scenario: *scenario, Namespace: *namespace, Token: *token, Duration: *duration,
+		Addr: *addr, Scenario: *scenario, Namespace: *namespace, Token: *token, Transport: *transport, Duration: *duration,
 		Subscribers: *subscribers, Payload: *payload, Window: *window, Rate: *rate, Volatile: *volatile, Drain: *drain,
 		Rooms: *rooms, SubscribersPerRoom: *perRoom, Publishers: *publishers,
 		Connections: *connections, HTTPAddr: *httpAddr, Settle: *settle,

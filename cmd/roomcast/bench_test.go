@@ -36,6 +36,32 @@ func TestBenchPrintsOneJSONLine(t *testing.T) {
 	}
 }
 
+// --transport h2 runs the clients on the bench's own HTTP/2 client, and
+// the summary says so; an unknown transport is refused by name.
+func TestBenchClientTransport(t *testing.T) {
+	srv := testkit.Start(t, nil)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "--addr", srv.Addr, "--transport", "h2",
+		"--subscribers", "5", "--duration", "300ms", "--quiet"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	var sum map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not JSON: %v: %s", err, stdout.String())
+	}
+	if sum["client_transport"] != "h2" || sum["delivery_ratio"] != float64(1) {
+		t.Errorf("summary %s", stdout.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"bench", "--addr", srv.Addr, "--transport", "quic"}, strings.NewReader(""), &stdout, &stderr)
+	if code == 0 || stdout.Len() != 0 || !strings.Contains(stderr.String(), `transport must be one of [grpc-go h2], not "quic"`) {
+		t.Errorf("--transport quic: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
 func TestBenchRefusesARemoteTarget(t *testing.T) {
 	// Alone, or hidden in a cluster's list.
 	for _, addr := range []string{"203.0.113.1:50051", "127.0.0.1:50051,203.0.113.1:50051"} {

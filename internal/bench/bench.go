@@ -20,7 +20,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		// come from several goroutines.
 		cfg.Progress = &lockedWriter{w: cfg.Progress}
 	}
-	sum := &Summary{Scenario: cfg.Scenario, Nodes: len(cfg.targets())}
+	sum := &Summary{Scenario: cfg.Scenario, Nodes: len(cfg.targets()), ClientTransport: cfg.Transport}
 	sum.setDeliveries(0, 0, 0, 0, 0) // what a run that never published reports
 	var err error
 	switch cfg.Scenario {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,16 @@ const (
 
 // Scenarios lists the scenario names in the order the usage shows them.
 var Scenarios = []string{ScenarioFanout, ScenarioRooms, ScenarioIdle, ScenarioChurn}
+
+// Client transports, as given to --transport: grpc-go's client, or the
+// bench's own lean HTTP/2 client (see h2stream.go).
+const (
+	TransportGRPCGo = "grpc-go"
+	TransportH2     = "h2"
+)
+
+// Transports lists the client transports.
+var Transports = []string{TransportGRPCGo, TransportH2}
 
 // EventName is the event that publishers emit; the Socket.IO harness
 // relays an event of the same name.
@@ -45,6 +56,8 @@ type Config struct {
 	// Token, when set, goes with every stream as "authorization: Bearer
 	// <token>", for namespaces whose policy asks for one.
 	Token string
+	// Transport is the clients' HTTP/2 stack, one of Transports.
+	Transport string
 	// Duration is how long fanout and rooms publish and churn connects.
 	Duration time.Duration
 
@@ -113,6 +126,7 @@ func Defaults() Config {
 	return Config{
 		Addr:               "127.0.0.1:50051",
 		Scenario:           ScenarioFanout,
+		Transport:          TransportGRPCGo,
 		Namespace:          "/",
 		Duration:           10 * time.Second,
 		Subscribers:        1000,
@@ -145,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Namespace == "" {
 		c.Namespace = d.Namespace
+	}
+	if c.Transport == "" {
+		c.Transport = d.Transport
 	}
 	setDefault(&c.Duration, d.Duration)
 	setDefault(&c.Subscribers, d.Subscribers)
@@ -191,6 +208,7 @@ func (c Config) validate() error {
 		known = known || s == c.Scenario
 	}
 	check(known, "scenario must be one of %v, not %q", Scenarios, c.Scenario)
+	check(slices.Contains(Transports, c.Transport), "transport must be one of %v, not %q", Transports, c.Transport)
 	check(c.Duration > 0 && c.Duration <= maxDuration, "duration must be in (0, %v]", maxDuration)
 	check(c.Drain > 0 && c.Drain <= maxDuration, "drain must be in (0, %v]", maxDuration)
 	check(c.Settle >= 0 && c.Settle <= maxDuration, "settle must be in [0, %v]", maxDuration)

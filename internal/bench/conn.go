@@ -13,33 +13,31 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 )
 
-// maxRecvMsg is above the server's per-client queue bound (4 MiB by
-// default), so that a batch frame packed from a full queue is never
-// refused by the client.
-const maxRecvMsg = 64 << 20
-
 // dialer opens one gRPC connection per client to one of the targets (the
 // nodes of --addr), spread over source addresses when asked.
 type dialer struct {
-	targets []string
-	token   string // sent as "authorization: Bearer" on every stream
-	opts    []grpc.DialOption
-	locals  []*net.TCPAddr // empty: the kernel picks
-	next    atomic.Uint64
+	targets   []string
+	token     string // sent as "authorization: Bearer" on every stream
+	transport string // TransportGRPCGo or TransportH2
+	// streamWindow and connWindow are the flow-control windows each client
+	// gives the server; 0 leaves the transport's default.
+	streamWindow, connWindow int32
+	opts                     []grpc.DialOption // grpc-go's client only
+	locals                   []*net.TCPAddr    // empty: the kernel picks
+	next                     atomic.Uint64
 }
 
 // newDialer prepares connections to cfg's nodes for about demand clients
 // in all. It returns a note when it spread source addresses, to go in the
 // summary.
 func newDialer(cfg Config, demand int) (*dialer, string) {
-	d := &dialer{targets: cfg.targets(), token: cfg.Token}
+	d := &dialer{targets: cfg.targets(), token: cfg.Token, transport: cfg.Transport,
+		streamWindow: cfg.InitialWindow, connWindow: cfg.InitialConnWindow}
 	n := cfg.SourceIPs
 	if n == 0 {
 		// Ports run out per server port, and the clients are spread
@@ -57,20 +55,8 @@ func newDialer(cfg Config, demand int) (*dialer, string) {
 		}
 		note = fmt.Sprintf("connections spread over %d source addresses 127.0.0.2..127.0.0.%d", n, n+1)
 	}
-	d.opts = []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithNoProxy(),
-		grpc.WithContextDialer(d.dial),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsg), grpc.ForceCodecV2(newRawCodec())),
-	}
-	// A fan-out client mostly receives: a large window lets the server
-	// write a burst without waiting for window updates. Setting it turns
-	// off gRPC's BDP estimation, which is why 0 keeps the default.
-	if cfg.InitialWindow > 0 {
-		d.opts = append(d.opts, grpc.WithInitialWindowSize(cfg.InitialWindow))
-	}
-	if cfg.InitialConnWindow > 0 {
-		d.opts = append(d.opts, grpc.WithInitialConnWindowSize(cfg.InitialConnWindow))
+	if d.transport != TransportH2 {
+		d.opts = grpcDialOptions(d)
 	}
 	return d, note
 }
@@ -125,10 +111,22 @@ func (d *dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return nd.DialContext(ctx, "tcp", addr)
 }
 
-// client is one raw ChatService stream on its own connection.
+// frameStream is one ChatService/Connect stream on its own connection,
+// whichever client speaks it: grpc-go's, or the bench's own HTTP/2 one.
+type frameStream interface {
+	// send sends one frame; it is safe alongside recv but not alongside
+	// another send.
+	send(*roomcastv1.ClientFrame) error
+	// recv returns the next ServerFrame, still encoded, valid until the
+	// next recv.
+	recv() ([]byte, error)
+	// close ends the stream and the connection.
+	close()
+}
+
+// client is one ChatService stream on its own connection.
 type client struct {
-	cc     *grpc.ClientConn
-	stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.ServerFrame]
+	s      frameStream
 	cancel context.CancelFunc
 	once   sync.Once
 }
@@ -139,21 +137,17 @@ var errTimeout = errors.New("connect timed out")
 // connect opens a client to target node, enters namespace and joins rooms
 // (if any), within timeout and until ctx ends.
 func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, namespace string, rooms []string) (*client, error) {
-	cc, err := grpc.NewClient("passthrough:///"+d.targets[node], d.opts...)
-	if err != nil {
-		return nil, err
-	}
 	// The stream outlives ctx's handshake: it ends when the scenario
 	// closes the client, so that the scenario decides when counting stops.
 	sctx, cancel := context.WithCancel(context.Background())
-	if d.token != "" {
-		sctx = metadata.AppendToOutgoingContext(sctx, "authorization", "Bearer "+d.token)
-	}
-	c := &client{cc: cc, cancel: cancel}
+	c := &client{cancel: cancel}
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
 	stopWatch := context.AfterFunc(ctx, cancel)
-	err = c.handshake(sctx, namespace, rooms)
+	var err error
+	if c.s, err = d.open(sctx, node); err == nil {
+		err = c.handshake(namespace, rooms)
+	}
 	stopped := timer.Stop()
 	watching := stopWatch()
 	switch {
@@ -170,18 +164,22 @@ func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, n
 	return nil, err
 }
 
-func (c *client) handshake(ctx context.Context, namespace string, rooms []string) error {
-	stream, err := roomcastv1.NewChatServiceClient(c.cc).Connect(ctx)
-	if err != nil {
-		return err
+// open starts a stream to node on the dialer's transport; the stream ends
+// when ctx does.
+func (d *dialer) open(ctx context.Context, node int) (frameStream, error) {
+	if d.transport == TransportH2 {
+		return d.openH2(ctx, node)
 	}
-	c.stream = stream
-	if err := stream.Send(&roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{
+	return d.openGRPC(ctx, node)
+}
+
+func (c *client) handshake(namespace string, rooms []string) error {
+	if err := c.s.send(&roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Connect{
 		Connect: &roomcastv1.ConnectFrame{Namespace: namespace}}}); err != nil {
-		return recvErr(stream, err)
+		return c.recvErr(err)
 	}
 	for {
-		f, err := stream.Recv()
+		f, err := c.recvFrame()
 		if err != nil {
 			return err
 		}
@@ -199,12 +197,12 @@ func (c *client) handshake(ctx context.Context, namespace string, rooms []string
 		return nil
 	}
 	const joinRef = 1
-	if err := stream.Send(&roomcastv1.ClientFrame{Ref: joinRef, Frame: &roomcastv1.ClientFrame_Join{
+	if err := c.s.send(&roomcastv1.ClientFrame{Ref: joinRef, Frame: &roomcastv1.ClientFrame_Join{
 		Join: &roomcastv1.RoomsFrame{Namespace: namespace, Rooms: rooms}}}); err != nil {
-		return recvErr(stream, err)
+		return c.recvErr(err)
 	}
 	for {
-		f, err := stream.Recv()
+		f, err := c.recvFrame()
 		if err != nil {
 			return err
 		}
@@ -221,10 +219,23 @@ func (c *client) handshake(ctx context.Context, namespace string, rooms []string
 	}
 }
 
-// recvErr turns a failed Send into the stream's real status: gRPC reports
+// recvFrame receives and decodes the next frame.
+func (c *client) recvFrame() (*roomcastv1.ServerFrame, error) {
+	b, err := c.s.recv()
+	if err != nil {
+		return nil, err
+	}
+	var f roomcastv1.ServerFrame
+	if err := proto.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("undecodable frame: %w", err)
+	}
+	return &f, nil
+}
+
+// recvErr turns a failed send into the stream's real status: gRPC reports
 // io.EOF on Send and keeps the reason for Recv.
-func recvErr(stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.ServerFrame], sendErr error) error {
-	if _, err := stream.Recv(); err != nil {
+func (c *client) recvErr(sendErr error) error {
+	if _, err := c.s.recv(); err != nil {
 		return err
 	}
 	return sendErr
@@ -235,7 +246,9 @@ func recvErr(stream grpc.BidiStreamingClient[roomcastv1.ClientFrame, roomcastv1.
 func (c *client) close() {
 	c.once.Do(func() {
 		c.cancel()
-		_ = c.cc.Close()
+		if c.s != nil {
+			c.s.close()
+		}
 	})
 }
 
@@ -255,17 +268,15 @@ func (e disconnectedError) Error() string { return "disconnected: " + e.reason }
 
 // read receives frames until the stream ends and returns why it ended.
 func (c *client) read(h handler) error {
-	var (
-		raw    rawFrame
-		stamps []int64
-	)
+	var stamps []int64
 	for {
-		if err := c.stream.RecvMsg(&raw); err != nil {
+		b, err := c.s.recv()
+		if err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
 		var events bool
-		stamps, events = eventStamps(raw.b, stamps[:0])
+		stamps, events = eventStamps(b, stamps[:0])
 		if events {
 			if h.events != nil {
 				h.events(stamps, now)
@@ -274,7 +285,7 @@ func (c *client) read(h handler) error {
 		}
 		// Anything but events is rare: decode it whole.
 		var f roomcastv1.ServerFrame
-		if err := proto.Unmarshal(raw.b, &f); err != nil {
+		if err := proto.Unmarshal(b, &f); err != nil {
 			return fmt.Errorf("undecodable frame: %w", err)
 		}
 		switch fr := f.Frame.(type) {

@@ -445,7 +445,7 @@ func (r *pubsubRun) runPublisher(p *publisher, stop <-chan struct{}, start time.
 		// more delivered than expected.
 		r.published.Add(1)
 		r.expected.Add(p.subs[k])
-		if err := p.c.stream.Send(f); err != nil {
+		if err := p.c.s.send(f); err != nil {
 			r.published.Add(-1)
 			r.expected.Add(-p.subs[k])
 			if !r.closing.Load() {

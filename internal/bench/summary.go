@@ -47,14 +47,16 @@ type Summary struct {
 
 	// The shape of the run. Nodes is the number of addresses given, the
 	// nodes of a cluster (1 for one server); roomcast only.
-	Nodes        int     `json:"nodes"`
-	Subscribers  int     `json:"subscribers,omitempty"`
-	Publishers   int     `json:"publishers,omitempty"`
-	Rooms        int     `json:"rooms,omitempty"`
-	PayloadBytes int     `json:"payload_bytes,omitempty"`
-	Window       int     `json:"window,omitempty"`
-	TargetRate   float64 `json:"target_rate,omitempty"`
-	Volatile     bool    `json:"volatile,omitempty"`
+	Nodes int `json:"nodes"`
+	// ClientTransport is the clients' HTTP/2 stack (--transport).
+	ClientTransport string  `json:"client_transport,omitempty"`
+	Subscribers     int     `json:"subscribers,omitempty"`
+	Publishers      int     `json:"publishers,omitempty"`
+	Rooms           int     `json:"rooms,omitempty"`
+	PayloadBytes    int     `json:"payload_bytes,omitempty"`
+	Window          int     `json:"window,omitempty"`
+	TargetRate      float64 `json:"target_rate,omitempty"`
+	Volatile        bool    `json:"volatile,omitempty"`
 
 	// idle: the server's RSS before and after connecting, and the
 	// difference per connection.
