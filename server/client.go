@@ -69,6 +69,7 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *stre
 		maxQueue: srv.opts.maxQueueBytes,
 		maxFrame: srv.opts.maxFrameBytes,
 		stats:    &srv.stats,
+		drainers: srv.drainers,
 		onOverflow: func() {
 			c.close(ReasonSlowConsumer, status.Error(codes.ResourceExhausted, ReasonSlowConsumer))
 		},

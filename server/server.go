@@ -23,6 +23,9 @@ type Server struct {
 	health  *health.Server
 	started time.Time
 	metrics *metrics
+	// drainers run the clients' writers; they stop once the server has
+	// shut down and its last client is gone.
+	drainers *drainers
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -46,6 +49,7 @@ func New(opts ...Option) *Server {
 		namespaces: make(map[string]*Namespace),
 		clients:    make(map[*client]struct{}),
 		drained:    make(chan struct{}),
+		drainers:   newDrainers(drainerIdle),
 	}
 	s.metrics = newMetrics(s)
 	s.Of("/")
@@ -138,6 +142,7 @@ func (s *Server) removeClient(c *client) {
 // client handler has returned. s.mu must be held.
 func (s *Server) signalDrained() {
 	if s.closing && len(s.clients) == 0 {
+		s.drainers.stop()
 		select {
 		case <-s.drained:
 		default:

@@ -17,9 +17,10 @@ type outItem struct {
 }
 
 // writer is a client's bounded outgoing queue. Publishers append and never
-// wait for the network; a goroutine that exists only while there is
-// something to send drains the queue, packing consecutive events into one
-// ServerFrame so that a burst costs one SendMsg rather than one per event.
+// wait for the network; a goroutine that the client holds only while there
+// is something to send (one of the server's drainers) drains the queue,
+// packing consecutive events into one ServerFrame so that a burst costs
+// one SendMsg rather than one per event.
 type writer struct {
 	send       func(*encodedFrame) error
 	maxQueue   int // bytes
@@ -37,8 +38,11 @@ type writer struct {
 	// running drain goroutine exits.
 	idle    chan struct{}
 	drainFn func() // w.drain, made once: a go statement on it allocates nothing
-	closing bool   // refuse new items
-	stopped bool   // send nothing more
+	// drainers, when set, runs the drain goroutine; otherwise it is a
+	// goroutine of its own.
+	drainers *drainers
+	closing  bool // refuse new items
+	stopped  bool // send nothing more
 
 	// Owned by the drain goroutine.
 	events [][]byte
@@ -76,7 +80,11 @@ func (w *writer) enqueue(it outItem, volatile bool) bool {
 	}
 	w.mu.Unlock()
 	if start {
-		go w.drainFn()
+		if w.drainers != nil {
+			w.drainers.run(w)
+		} else {
+			go w.drainFn()
+		}
 	}
 	return true
 }
