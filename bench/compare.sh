@@ -3,9 +3,11 @@
 # one go, alternating the two so that both see the same machine, and prints
 # one JSON summary line per run followed by the medians (min–max) of each.
 # Each fanout run is followed by a paced one at 70% of the rate it reached,
-# for latency below saturation; idle also runs roomcast with grpc-go's
-# transport (--transport grpc-go) and bench/grpcfloor, grpc-go with no hub
-# behind it.
+# for latency below saturation. roomcast's paced run is repeated with the
+# bench's lean HTTP/2 clients (--transport h2), and bench/tcpfloor, plain
+# TCP, runs at the same rate: the floor under any server's latency. Idle
+# also runs roomcast with grpc-go's transport (--transport grpc-go) and
+# bench/grpcfloor, grpc-go with no hub behind it.
 #
 #   bench/compare.sh [runs] [subscribers] [connections] [seconds]
 #
@@ -30,6 +32,7 @@ trap cleanup EXIT
 
 go build -o "$work/roomcast" ./cmd/roomcast
 go build -o "$work/grpcfloor" ./bench/grpcfloor
+go build -o "$work/tcpfloor" ./bench/tcpfloor
 (cd bench/socketio && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
 
 # start_grpc BINARY ARGS... starts a server that logs "grpc_addr=...
@@ -69,9 +72,18 @@ for run in $(seq "$runs"); do
 	start_roomcast
 	line=$("$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
 	echo "$line" | sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
-	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
+	rate=$(rate70 "$line")
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$rate" |
 		sed 's/^{/{"server":"roomcast","paced":true,/' | tee -a "$results"
+	# The same, with the bench's lean HTTP/2 clients, which leave more of
+	# the machine to the server.
+	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$rate" --transport h2 |
+		sed 's/^{/{"server":"roomcast, h2 clients","paced":true,/' | tee -a "$results"
 	stop_last
+	# The latency floor at that rate: plain TCP, one write per connection
+	# per batch, no protocol.
+	"$work/tcpfloor" --conns "$subscribers" --rate "$rate" --duration "${seconds}s" |
+		sed 's/^{/{"server":"tcp floor","paced":true,/' | tee -a "$results"
 	start_socketio
 	line=$(node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
 	echo "$line" | sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
