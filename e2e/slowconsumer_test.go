@@ -46,7 +46,8 @@ func seqOf(e *roomcastv1.Event) int {
 
 func TestSlowConsumerIsDisconnectedOthersGetEverything(t *testing.T) {
 	var calls <-chan hookCall
-	srv := testkit.Start(t, func(s *server.Server) { calls = recordHooks(s, "/") }, server.WithMaxQueueBytes(queueBytes))
+	srv := testkit.Start(t, func(s *server.Server) { calls = recordHooks(s, "/") },
+		server.WithMaxQueueBytes(queueBytes), server.WithDrainTimeout(testkit.Timeout))
 	slow, slowSID := stalled(t, srv, "feed")
 	pub, pubSID := connected(t, srv, "/", "feed")
 	fast, _ := connected(t, srv, "/", "feed")
@@ -83,6 +84,29 @@ func TestSlowConsumerIsDisconnectedOthersGetEverything(t *testing.T) {
 		t.Fatalf("SlowConsumers = %d after %d events, want 1", got, sent)
 	}
 	wantHooks(t, calls, "/", slowSID, server.ReasonSlowConsumer, slowSID, "feed")
+
+	// The stalled client, reading again within the drain timeout, finds a
+	// prefix of the events in order, then why its socket ended, then the
+	// end of its stream: the events it had not been sent were dropped.
+	slow.Resume()
+	frames, err := slow.Rest()
+	if len(frames) < 2 {
+		t.Fatalf("slow consumer got %d frames, want events and a disconnected frame", len(frames))
+	}
+	events, last := frames[:len(frames)-1], frames[len(frames)-1]
+	for i, f := range events {
+		if e := f.GetEvent(); e == nil || seqOf(e) != i {
+			t.Fatalf("slow consumer's frame %d is %v, want event seq %d", i, f, i)
+		}
+	}
+	if d := last.GetDisconnected(); d == nil || d.Namespace != "/" || d.Reason != server.ReasonSlowConsumer {
+		t.Fatalf("slow consumer's last frame is %v, want disconnected from / with reason %q", last, server.ReasonSlowConsumer)
+	}
+	if len(events) >= sent {
+		t.Fatalf("slow consumer got %d of %d events", len(events), sent)
+	}
+	t.Logf("the slow consumer got %d of %d events", len(events), sent)
+	wantStatus(t, err, codes.ResourceExhausted, server.ReasonSlowConsumer)
 	testkit.Eventually(t, "the slow consumer's client is gone", func() bool {
 		s := srv.Stats()
 		return s.Clients == 2 && s.Sockets == 2
@@ -90,21 +114,6 @@ func TestSlowConsumerIsDisconnectedOthersGetEverything(t *testing.T) {
 	// The others go on as before.
 	publish()
 	publish()
-
-	// The stalled client, reading again, finds a prefix of the events in
-	// order and then the end of its stream.
-	slow.Resume()
-	frames, err := slow.Rest()
-	for i, f := range frames {
-		if e := f.GetEvent(); e == nil || seqOf(e) != i {
-			t.Fatalf("slow consumer's frame %d is %v, want event seq %d", i, f, i)
-		}
-	}
-	if len(frames) == 0 || len(frames) >= sent {
-		t.Fatalf("slow consumer got %d of %d events", len(frames), sent)
-	}
-	t.Logf("the slow consumer got %d of %d events", len(frames), sent)
-	wantStatus(t, err, codes.ResourceExhausted, server.ReasonSlowConsumer)
 	if s := srv.Stats(); s.SlowConsumers != 1 || s.DroppedVolatile != 0 {
 		t.Fatalf("stats = %+v", s)
 	}

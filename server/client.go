@@ -103,9 +103,10 @@ func (c *client) cleanUp() {
 		// the handler would stay blocked reading.
 		defer c.ender.end(c.status)
 	}
-	// Clients still listening are told why their sockets end; a slow
-	// consumer's queue is full and a closed transport has nobody to tell.
-	notify := c.reason == ReasonServerShuttingDown || c.reason == ReasonInternalError
+	// Clients still listening are told why their sockets end: a slow
+	// consumer too, once the batch it is being sent has gone (its writer
+	// dropped the rest); a closed transport has nobody to tell.
+	notify := c.reason == ReasonServerShuttingDown || c.reason == ReasonInternalError || c.reason == ReasonSlowConsumer
 	c.mu.Lock()
 	c.closed = true
 	sockets := c.sockets

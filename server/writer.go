@@ -42,7 +42,10 @@ type writer struct {
 	// goroutine of its own.
 	drainers *drainers
 	closing  bool // refuse new items
-	stopped  bool // send nothing more
+	// overflowed refuses new events once the queue overflowed: only
+	// control frames (replies, the client's disconnected frames) are taken.
+	overflowed bool
+	stopped    bool // send nothing more
 
 	// Owned by the drain goroutine.
 	events [][]byte
@@ -54,19 +57,24 @@ type writer struct {
 // the item was queued.
 func (w *writer) enqueue(it outItem, volatile bool) bool {
 	w.mu.Lock()
-	if w.closing {
+	if w.closing || (w.overflowed && !it.control) {
 		w.mu.Unlock()
 		return false
 	}
 	if w.queued+len(it.data) > w.maxQueue && w.queued > 0 {
-		w.closing = !volatile
-		w.mu.Unlock()
 		if volatile {
+			w.mu.Unlock()
 			w.stats.droppedVolatile.Add(1)
-		} else {
-			w.stats.slowConsumers.Add(1)
-			w.onOverflow()
+			return false
 		}
+		// A slow consumer. The events it has not received are dropped, so
+		// that the frames telling it why it ends, which follow, go out
+		// right after the batch already being written.
+		w.overflowed = true
+		w.dropEventsLocked()
+		w.mu.Unlock()
+		w.stats.slowConsumers.Add(1)
+		w.onOverflow()
 		return false
 	}
 	w.queue = append(w.queue, it)
@@ -87,6 +95,21 @@ func (w *writer) enqueue(it outItem, volatile bool) bool {
 		}
 	}
 	return true
+}
+
+// dropEventsLocked empties the queue of its events, keeping its control
+// frames in order. w.mu must be held.
+func (w *writer) dropEventsLocked() {
+	kept := w.queue[:0]
+	w.queued = 0
+	for _, it := range w.queue {
+		if it.control {
+			kept = append(kept, it)
+			w.queued += len(it.data)
+		}
+	}
+	clear(w.queue[len(kept):])
+	w.queue = kept
 }
 
 func (w *writer) drain() {
