@@ -122,5 +122,7 @@ func TestCloseRunsHooksAndLeavesNoGoroutines(t *testing.T) {
 	if err := s.Emit(ctxFor(t), "x", nil); err == nil {
 		t.Fatal("emit after Close succeeded")
 	}
-	goleak.VerifyNone(t, before)
+	// The server, still running, keeps its writers' drain goroutines a
+	// while: they are the server's, not the client's.
+	goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("github.com/roomcast/roomcast/server.(*drainers).loop"))
 }
