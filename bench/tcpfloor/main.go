@@ -12,6 +12,9 @@
 //
 //	go run ./bench/tcpfloor --conns 1000 --rate 2000 --duration 10s
 //
+// --sweepers N writes with N goroutines instead, each visiting its share
+// of the connections in turn: fewer, larger writes.
+//
 // It prints one JSON line with the bench's keys (latency percentiles in
 // ms, deliveries/s, server CPU per delivery), the CPU of the client, and
 // the writes per second of the server.
@@ -41,16 +44,25 @@ func main() {
 	rate := flag.Float64("rate", 2000, "messages per second")
 	duration := flag.Duration("duration", 10*time.Second, "how long to publish")
 	payload := flag.Int("payload", 100, "bytes per message, at least 8 (the send time)")
+	sweepers := flag.Int("sweepers", 0, "0: a writer goroutine per connection, as roomcast has; N: N goroutines, each writing to its share of the connections in turn")
 	serve := flag.String("serve", "", "internal: run the server side, listening on this address")
 	flag.Parse()
-	if *payload < 8 || *conns < 1 || *rate <= 0 {
-		log.Fatal("tcpfloor: --payload must be at least 8, --conns and --rate positive")
+	if *payload < 8 || *conns < 1 || *rate <= 0 || *sweepers < 0 {
+		log.Fatal("tcpfloor: --payload must be at least 8, --conns and --rate positive, --sweepers not negative")
 	}
+	r := run{conns: *conns, rate: *rate, duration: *duration, payload: *payload, sweepers: *sweepers}
 	if *serve != "" {
-		runServer(*serve, *conns, *rate, *duration, *payload)
+		r.serve(*serve)
 		return
 	}
-	runClient(*conns, *rate, *duration, *payload)
+	r.measure()
+}
+
+// run is one measurement's shape.
+type run struct {
+	conns, payload, sweepers int
+	rate                     float64
+	duration                 time.Duration
 }
 
 // conn is one connection's queue and writer.
@@ -72,46 +84,72 @@ func (c *conn) enqueue(msg []byte) {
 	}
 }
 
-func (c *conn) writeLoop(writes *atomic.Int64) {
-	for range c.wake {
-		c.mu.Lock()
-		out := c.queue
-		c.queue, c.spare = c.spare[:0], nil
-		c.mu.Unlock()
-		if _, err := c.nc.Write(out); err != nil {
-			return
-		}
-		writes.Add(1)
-		c.mu.Lock()
-		c.spare = out
-		c.mu.Unlock()
+// flush writes what is queued, in one write.
+func (c *conn) flush(writes *atomic.Int64) error {
+	c.mu.Lock()
+	out := c.queue
+	c.queue, c.spare = c.spare[:0], nil
+	c.mu.Unlock()
+	if len(out) == 0 {
+		return nil
 	}
+	if _, err := c.nc.Write(out); err != nil {
+		return err
+	}
+	writes.Add(1)
+	c.mu.Lock()
+	c.spare = out
+	c.mu.Unlock()
+	return nil
 }
 
-// runServer accepts n connections, publishes to all of them at rate for
-// duration, then reports its writes per second on stdout and exits.
-func runServer(addr string, n int, rate float64, duration time.Duration, payload int) {
+// serve accepts the connections, publishes to all of them at the rate for
+// the duration, then reports its writes and seconds on stdout and exits.
+func (r run) serve(addr string) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(ln.Addr().String())
 	var writes atomic.Int64
-	cs := make([]*conn, n)
+	cs := make([]*conn, r.conns)
+	wakes := make([]chan struct{}, max(r.sweepers, 1))
+	for i := range wakes {
+		wakes[i] = make(chan struct{}, 1)
+	}
 	for i := range cs {
 		nc, err := ln.Accept()
 		if err != nil {
 			log.Fatal(err)
 		}
 		cs[i] = &conn{nc: nc, wake: make(chan struct{}, 1)}
-		go cs[i].writeLoop(&writes)
+		if r.sweepers == 0 {
+			go func(c *conn) {
+				for range c.wake {
+					if c.flush(&writes) != nil {
+						return
+					}
+				}
+			}(cs[i])
+		} else {
+			cs[i].wake = wakes[i%r.sweepers]
+		}
 	}
-	msg := make([]byte, 4+payload)
-	binary.BigEndian.PutUint32(msg, uint32(payload))
+	for k := range r.sweepers {
+		go func() {
+			for range wakes[k] {
+				for i := k; i < len(cs); i += r.sweepers {
+					_ = cs[i].flush(&writes)
+				}
+			}
+		}()
+	}
+	msg := make([]byte, 4+r.payload)
+	binary.BigEndian.PutUint32(msg, uint32(r.payload))
 	start := time.Now()
 	for i := 0; ; i++ {
-		due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-		if due.Sub(start) >= duration {
+		due := start.Add(time.Duration(float64(i) / r.rate * float64(time.Second)))
+		if due.Sub(start) >= r.duration {
 			break
 		}
 		time.Sleep(time.Until(due))
@@ -128,10 +166,11 @@ func runServer(addr string, n int, rate float64, duration time.Duration, payload
 	}
 }
 
-// runClient starts the server process, connects, reads every message,
-// and prints the summary.
-func runClient(n int, rate float64, duration time.Duration, payload int) {
-	srv := exec.Command(os.Args[0], "--serve", "127.0.0.1:0", "--conns", fmt.Sprint(n),
+// measure starts the server process, connects, reads every message, and
+// prints the summary.
+func (r run) measure() {
+	n, rate, duration, payload := r.conns, r.rate, r.duration, r.payload
+	srv := exec.Command(os.Args[0], "--serve", "127.0.0.1:0", "--conns", fmt.Sprint(n), "--sweepers", fmt.Sprint(r.sweepers),
 		"--rate", fmt.Sprint(rate), "--duration", duration.String(), "--payload", fmt.Sprint(payload))
 	srv.Stderr = os.Stderr
 	out, err := srv.StdoutPipe()
@@ -196,7 +235,7 @@ func runClient(n int, rate float64, duration time.Duration, payload int) {
 	serverCPU := cpuSeconds(srv.ProcessState.SysUsage())
 	sum := map[string]any{
 		// The keys the bench prints, where they have a meaning here.
-		"scenario": "fanout", "subscribers": n, "target_rate": rate, "payload_bytes": payload,
+		"scenario": "fanout", "subscribers": n, "target_rate": rate, "payload_bytes": payload, "sweepers": r.sweepers,
 		"published_per_s": rate, "expected": expected, "delivered": delivered.Load(),
 		"delivery_ratio":   float64(delivered.Load()) / float64(expected),
 		"deliveries_per_s": float64(delivered.Load()) / seconds,
