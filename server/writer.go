@@ -62,6 +62,12 @@ func (w *writer) enqueue(it outItem, volatile bool) bool {
 		return false
 	}
 	if w.queued+len(it.data) > w.maxQueue && w.queued > 0 {
+		if w.overflowed {
+			// A control frame that no longer fits: the client is ending
+			// already, and counted once.
+			w.mu.Unlock()
+			return false
+		}
 		if volatile {
 			w.mu.Unlock()
 			w.stats.droppedVolatile.Add(1)

@@ -303,6 +303,14 @@ func TestWriterSlowConsumer(t *testing.T) {
 	// The client's last words still go: they follow the frame being
 	// written, and the events queued before them (e1) are dropped.
 	mustEnqueue(t, w, ctl(t, 1))
+	// A control frame that no longer fits is refused, and the client is
+	// not counted again.
+	if w.enqueue(outItem{data: make([]byte, len(e1.data)+10), control: true}, false) {
+		t.Fatalf("a control frame over the bound was queued")
+	}
+	if n, m := p.overflows.Load(), w.stats.slowConsumers.Load(); n != 1 || m != 1 {
+		t.Fatalf("after a second overflow: onOverflow called %d times, slowConsumers = %d; want 1 and 1", n, m)
+	}
 	s.release()
 	w.close(waitLimit) // what the client does on overflow, telling it why
 	assertFrames(t, s, "c100", "c1")

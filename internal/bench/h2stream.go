@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -78,8 +79,6 @@ func (d *dialer) openH2(ctx context.Context, node int) (frameStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Closing the connection is what ends a read or a write in progress.
-	context.AfterFunc(ctx, func() { _ = conn.Close() })
 	s := &h2Stream{
 		conn:           conn,
 		bw:             bufio.NewWriter(conn),
@@ -91,6 +90,9 @@ func (d *dialer) openH2(ctx context.Context, node int) (frameStream, error) {
 		sendMaxFrame:   h2MaxFrame,
 	}
 	s.cond = sync.NewCond(&s.mu)
+	// Closing is what ends a read or a write in progress, and a send
+	// waiting for window (during the handshake nobody else reads).
+	context.AfterFunc(ctx, s.close)
 	s.fr = http2.NewFramer(s.bw, bufio.NewReaderSize(conn, h2ReadBuffer))
 	s.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if err := s.start(d.targets[node], d.token); err != nil {
@@ -206,18 +208,29 @@ func (s *h2Stream) write(frame func() error) error {
 // one is whole.
 func (s *h2Stream) recv() ([]byte, error) {
 	for {
-		if msg, ok, err := s.nextMessage(); ok || err != nil {
-			return msg, err
+		msg, ok, err := s.nextMessage()
+		if ok {
+			return msg, nil
 		}
-		if err := s.readFrame(); err != nil {
-			s.fail(err)
-			return nil, err
+		if err == nil {
+			err = s.readFrame()
+		}
+		if err != nil {
+			// The first error is the stream's end, returned from then on,
+			// as grpc-go returns its status.
+			return nil, s.fail(err)
 		}
 	}
 }
 
 // nextMessage cuts the next whole message out of msgs, if there is one.
 func (s *h2Stream) nextMessage() ([]byte, bool, error) {
+	s.mu.Lock()
+	err := s.err
+	s.mu.Unlock()
+	if err != nil {
+		return nil, false, err
+	}
 	buf := s.msgs[s.off:]
 	if len(buf) < 5 {
 		return nil, false, nil
@@ -233,7 +246,8 @@ func (s *h2Stream) nextMessage() ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	s.off += 5 + int(n)
-	return buf[5 : 5+n], true, nil
+	// Capped, so that appending to it cannot overwrite the next message.
+	return buf[5 : 5+n : 5+n], true, nil
 }
 
 // readFrame reads one frame and does what it asks; a DATA frame's bytes
@@ -370,6 +384,9 @@ func (s *h2Stream) headers(f *http2.MetaHeadersFrame) error {
 	if err != nil {
 		return errors.New("h2: the stream ended without a grpc-status")
 	}
+	if n == 0 {
+		return io.EOF // grpc-go's end of a stream with status OK
+	}
 	// gRPC percent-encodes the message.
 	if m, err := url.PathUnescape(message); err == nil {
 		message = m
@@ -377,18 +394,20 @@ func (s *h2Stream) headers(f *http2.MetaHeadersFrame) error {
 	return status.Error(codes.Code(n), message)
 }
 
-// fail records why the stream ended and wakes a sender waiting for a
-// window.
-func (s *h2Stream) fail(err error) {
+// fail records why the stream ended, unless it already had, wakes a
+// sender waiting for a window, and returns the stream's end.
+func (s *h2Stream) fail(err error) error {
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = err
 	}
+	err = s.err
 	s.mu.Unlock()
 	s.cond.Broadcast()
+	return err
 }
 
 func (s *h2Stream) close() {
-	s.fail(net.ErrClosed)
+	_ = s.fail(net.ErrClosed)
 	_ = s.conn.Close()
 }

@@ -6,11 +6,16 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 
 	"github.com/roomcast/roomcast/internal/testkit"
 	"github.com/roomcast/roomcast/server"
@@ -109,15 +114,14 @@ func TestH2ClientReturnsTheServerStatus(t *testing.T) {
 	}
 }
 
-// A connect that never gets an answer ends at the connect timeout, and the
-// client's connection is closed.
-func TestH2ClientConnectTimeout(t *testing.T) {
+// silentServer accepts one connection, then neither reads nor writes; the
+// test closes both.
+func silentServer(t *testing.T) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lis.Close()
-	// It accepts, then neither reads nor writes.
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		if nc, err := lis.Accept(); err == nil {
@@ -125,13 +129,19 @@ func TestH2ClientConnectTimeout(t *testing.T) {
 		}
 		close(accepted)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		lis.Close()
 		for nc := range accepted {
 			nc.Close()
 		}
-	}()
-	cfg := Config{Transport: TransportH2, Addr: lis.Addr().String(), Scenario: ScenarioFanout}.withDefaults()
+	})
+	return lis.Addr().String()
+}
+
+// A connect that never gets an answer ends at the connect timeout, and the
+// client's connection is closed.
+func TestH2ClientConnectTimeout(t *testing.T) {
+	cfg := Config{Transport: TransportH2, Addr: silentServer(t), Scenario: ScenarioFanout}.withDefaults()
 	d, _ := newDialer(cfg, 1)
 	start := time.Now()
 	if _, err := d.connect(context.Background(), 0, 200*time.Millisecond, "/", nil); !errors.Is(err, errTimeout) {
@@ -139,5 +149,75 @@ func TestH2ClientConnectTimeout(t *testing.T) {
 	}
 	if waited := time.Since(start); waited > testkit.Timeout {
 		t.Fatalf("connect returned after %v", waited)
+	}
+}
+
+// A send waiting for the server's window, with nobody reading (as during
+// the handshake), ends when the stream's context does.
+func TestH2SendWaitingForWindowEndsWithTheContext(t *testing.T) {
+	cfg := Config{Transport: TransportH2, Addr: silentServer(t), Scenario: ScenarioFanout}.withDefaults()
+	d, _ := newDialer(cfg, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs, err := d.openH2(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.close()
+	s := fs.(*h2Stream)
+	s.mu.Lock()
+	s.sendConn = 0 // the server's window, used up
+	s.mu.Unlock()
+	sent := make(chan error, 1)
+	go func() { sent <- s.send(&roomcastv1.ClientFrame{}) }()
+	time.Sleep(20 * time.Millisecond) // let it reach the wait; the test holds either way
+	cancel()
+	select {
+	case err := <-sent:
+		if err == nil {
+			t.Fatal("a send with no window succeeded")
+		}
+	case <-time.After(testkit.Timeout):
+		t.Fatal("a send waiting for window outlived its context")
+	}
+}
+
+// Trailers end the stream: an error status as a gRPC status, OK as io.EOF
+// (what grpc-go's client returns); from then on every recv returns the
+// same end.
+func TestH2TrailersEndTheStream(t *testing.T) {
+	trailers := func(fields ...string) *http2.MetaHeadersFrame {
+		f := &http2.MetaHeadersFrame{HeadersFrame: &http2.HeadersFrame{
+			FrameHeader: http2.FrameHeader{Type: http2.FrameHeaders, Flags: http2.FlagHeadersEndStream | http2.FlagHeadersEndHeaders, StreamID: h2StreamID},
+		}}
+		for i := 0; i < len(fields); i += 2 {
+			f.Fields = append(f.Fields, hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		fields []string
+		want   func(error) bool
+	}{
+		{[]string{":status", "200", "grpc-status", "0"}, func(err error) bool { return err == io.EOF }},
+		{[]string{":status", "200", "grpc-status", "8", "grpc-message", "slow%20consumer"}, func(err error) bool {
+			st, ok := status.FromError(err)
+			return ok && st.Code() == codes.ResourceExhausted && st.Message() == "slow consumer"
+		}},
+		{[]string{":status", "200"}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "without a grpc-status") }},
+		{[]string{":status", "503", "grpc-status", "14"}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "HTTP status 503") }},
+	} {
+		s := &h2Stream{}
+		s.cond = sync.NewCond(&s.mu)
+		err := s.headers(trailers(tc.fields...))
+		if !tc.want(err) {
+			t.Errorf("trailers %v: %v", tc.fields, err)
+			continue
+		}
+		if again := s.fail(err); again != err {
+			t.Errorf("trailers %v: the end recorded is %v, want %v", tc.fields, again, err)
+		}
+		if _, err2 := s.recv(); err2 != err {
+			t.Errorf("trailers %v: recv after the end: %v, want %v", tc.fields, err2, err)
+		}
 	}
 }
