@@ -73,12 +73,20 @@ for run in $(seq "$runs"); do
 	line=$("$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
 	echo "$line" | sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
 	rate=$(rate70 "$line")
-	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$rate" |
-		sed 's/^{/{"server":"roomcast","paced":true,/' | tee -a "$results"
-	# The same, with the bench's lean HTTP/2 clients, which leave more of
-	# the machine to the server.
-	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$rate" --transport h2 |
-		sed 's/^{/{"server":"roomcast, h2 clients","paced":true,/' | tee -a "$results"
+	# Paced, with grpc-go's clients and with the bench's lean HTTP/2
+	# clients (which leave more of the machine to the server), in turn
+	# first, so that neither always has the warmer server.
+	paced() {
+		"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$rate" --transport "$1" |
+			sed "s/^{/{\"server\":\"$2\",\"paced\":true,/" | tee -a "$results"
+	}
+	if ((run % 2)); then
+		paced grpc-go roomcast
+		paced h2 "roomcast, h2 clients"
+	else
+		paced h2 "roomcast, h2 clients"
+		paced grpc-go roomcast
+	fi
 	stop_last
 	# The latency floor at that rate: plain TCP, one write per connection
 	# per batch, no protocol.
