@@ -54,9 +54,9 @@ func TestDrainersReuseGoroutines(t *testing.T) {
 func waitWaiting(t *testing.T, d *drainers, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
-	for d.waiting.Load() != n {
+	for int64(d.idle()) != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d drain goroutines waiting after %v, want %d", d.waiting.Load(), waitLimit, n)
+			t.Fatalf("%d drain goroutines waiting after %v, want %d", d.idle(), waitLimit, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
