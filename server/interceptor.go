@@ -54,7 +54,13 @@ func (s *Server) StreamInterceptor() grpc.StreamServerInterceptor {
 func (s *Server) guard(ss grpc.ServerStream) *guardedStream {
 	ctx := ss.Context()
 	sess := &session{srv: s, admitted: make(map[string]admission)}
-	sess.md, _ = metadata.FromIncomingContext(ctx)
+	// Kept for the stream's life (every socket's handshake shows it): on
+	// roomcast's transport, the stream's own rather than a copy.
+	if in, ok := grpc.ServerTransportStreamFromContext(ctx).(interface{ IncomingMetadata() metadata.MD }); ok {
+		sess.md = in.IncomingMetadata()
+	} else {
+		sess.md, _ = metadata.FromIncomingContext(ctx)
+	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		sess.peer = p.Addr.String()
 	}

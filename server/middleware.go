@@ -9,7 +9,8 @@ import (
 )
 
 // Handshake is what a socket was admitted with: the stream's metadata and
-// peer, and the `auth` of its connect frame.
+// peer, and the `auth` of its connect frame. Treat it as read-only: the
+// sockets of one stream share its metadata.
 type Handshake struct {
 	Metadata metadata.MD
 	Peer     string

@@ -441,6 +441,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		st.ctx, st.cancel = context.WithCancel(ctx)
 	}
 	st.ctx = peer.NewContext(st.ctx, c.peer)
+	st.md = md
 	st.ctx = metadata.NewIncomingContext(st.ctx, md)
 	st.ctx = grpc.NewContextWithServerTransportStream(st.ctx, transportStream{st})
 	if !c.addStream(st) {

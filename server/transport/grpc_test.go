@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -258,16 +259,21 @@ func TestGRPCConcurrentStreams(t *testing.T) {
 
 func TestGRPCRequestMetadataReachesHandler(t *testing.T) {
 	type seen struct {
-		md     metadata.MD
-		peer   *peer.Peer
-		method string
+		md, own metadata.MD
+		peer    *peer.Peer
+		method  string
 	}
 	got := make(chan seen, 1)
 	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: func(ss grpc.ServerStream) error {
 		md, _ := metadata.FromIncomingContext(ss.Context())
 		p, _ := peer.FromContext(ss.Context())
 		method, _ := grpc.Method(ss.Context())
-		got <- seen{md, p, method}
+		// What the hub keeps instead of a copy.
+		var own metadata.MD
+		if in, ok := grpc.ServerTransportStreamFromContext(ss.Context()).(interface{ IncomingMetadata() metadata.MD }); ok {
+			own = in.IncomingMetadata()
+		}
+		got <- seen{md, own, p, method}
 		return nil
 	}}})
 	cc := dial(t, ts.addr)
@@ -317,6 +323,10 @@ func TestGRPCRequestMetadataReachesHandler(t *testing.T) {
 		if v := md.Get(reserved); len(v) > 0 {
 			t.Errorf("metadata has the transport's %q: %q", reserved, v)
 		}
+	}
+	// The transport stream's own metadata is what the copy was made of.
+	if !reflect.DeepEqual(s.own, md) {
+		t.Errorf("IncomingMetadata is %v, want what FromIncomingContext gives, %v", s.own, md)
 	}
 }
 

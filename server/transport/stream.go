@@ -32,6 +32,7 @@ type stream struct {
 	contentType string
 	ctx         context.Context
 	cancel      context.CancelFunc
+	md          metadata.MD // the request's, also in ctx
 
 	// Receive side: filled by the reader, drained by the handler.
 	rmu  sync.Mutex
@@ -415,6 +416,12 @@ func (t transportStream) SetTrailer(md metadata.MD) error {
 	t.stream.SetTrailer(md)
 	return nil
 }
+
+// IncomingMetadata is the request's metadata itself, keys already in
+// lower case: what metadata.FromIncomingContext returns a copy of. A hub
+// that keeps it for the stream's life spares that copy, through
+// grpc.ServerTransportStreamFromContext; it must not change it.
+func (t transportStream) IncomingMetadata() metadata.MD { return t.stream.md }
 
 // WriteStatus ends the stream with s: trailers, or headers and trailers
 // in one block when nothing was sent. Then a blocked RecvMsg returns
