@@ -45,7 +45,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&o.adapter, "adapter", "memory", "where rooms live: memory (one node) or redis (a cluster of nodes sharing a Redis)")
-	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis of the cluster, with --adapter redis")
+	fs.StringVar(&o.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis of the cluster, with --adapter redis: redis://HOST:PORT/DB, or redis+cluster://HOST:PORT?addr=HOST:PORT&addr=... for a Redis Cluster")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "roomcast", "start of the cluster's Redis keys and channels, so that clusters can share a Redis")
 	fs.DurationVar(&o.clusterTimeout, "cluster-timeout", 5*time.Second, "how long the admin API's cluster-wide requests wait for other nodes, with --adapter redis")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's name in the cluster (default: random)")

@@ -153,7 +153,7 @@ func (a *App) Stop(ctx context.Context) error {
 
 // joinCluster connects to the cluster's Redis and joins it.
 func joinCluster(ctx context.Context, cfg Config, logger *slog.Logger) (*cluster, error) {
-	opts, err := goredis.ParseURL(cfg.RedisURL)
+	opts, err := redisadapter.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
@@ -162,8 +162,7 @@ func joinCluster(ctx context.Context, cfg Config, logger *slog.Logger) (*cluster
 		nodeID = server.NewNodeID()
 	}
 	// Named connections let an operator tell the nodes apart in CLIENT LIST.
-	opts.ClientName = "roomcast:" + cfg.RedisPrefix + ":" + nodeID
-	client := goredis.NewClient(opts)
+	client := opts.NewClient("roomcast:" + cfg.RedisPrefix + ":" + nodeID)
 	c, err := redisadapter.New(ctx, redisadapter.Options{
 		Client: client, NodeID: nodeID, Prefix: cfg.RedisPrefix, RequestTimeout: cfg.ClusterTimeout, Logger: logger,
 	})
@@ -177,7 +176,7 @@ func joinCluster(ctx context.Context, cfg Config, logger *slog.Logger) (*cluster
 // cluster is a node's Redis adapter with the client it owns.
 type cluster struct {
 	*redisadapter.Cluster
-	client *goredis.Client
+	client goredis.UniversalClient
 	nodeID string
 }
 

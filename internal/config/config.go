@@ -14,8 +14,9 @@ import (
 	"time"
 	"unicode"
 
-	goredis "github.com/redis/go-redis/v9"
 	yaml "go.yaml.in/yaml/v3"
+
+	redisadapter "github.com/roomcast/roomcast/server/adapter/redis"
 )
 
 // Config is a loaded, valid configuration file.
@@ -247,7 +248,7 @@ func (d *decoder) addr(n *yaml.Node, path string) (string, bool) {
 }
 
 // redisURL decodes the Redis of a cluster as the adapter will read it,
-// with go-redis's own parser, so that a URL it would refuse stops
+// with the adapter's own parser, so that a URL it would refuse stops
 // start-up here, located, rather than when the adapter dials. The message
 // leaves the URL out: it may hold a password.
 func (d *decoder) redisURL(n *yaml.Node, path string) (string, bool) {
@@ -255,12 +256,13 @@ func (d *decoder) redisURL(n *yaml.Node, path string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if _, err := goredis.ParseURL(s); err != nil {
+	if _, err := redisadapter.ParseURL(s); err != nil {
 		var urlErr *url.Error
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err // url.Error repeats the whole URL
 		}
-		d.fail(resolve(n), path, "%s; want redis://[USER:PASSWORD@]HOST:PORT/DB, rediss://... for TLS, or unix:///PATH",
+		d.fail(resolve(n), path, "%s; want redis://[USER:PASSWORD@]HOST:PORT/DB, rediss://... for TLS, unix:///PATH, "+
+			"or redis+cluster://HOST:PORT?addr=HOST:PORT... for a Redis Cluster",
 			strings.TrimPrefix(err.Error(), "redis: "))
 		return "", false
 	}

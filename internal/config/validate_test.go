@@ -164,6 +164,8 @@ func TestRedisURL(t *testing.T) {
 		"rediss://user:pass@redis.example.com:6380/2",
 		"redis://127.0.0.1?dial_timeout=3s&pool_size=20",
 		"unix:///run/redis.sock?db=1",
+		"redis+cluster://10.0.0.1:7000?addr=10.0.0.2:7000&addr=10.0.0.3:7000",
+		"rediss+cluster://user:pass@redis.example.com:7000",
 	} {
 		cfg := mustLoad(t, "redis_url: "+url+"\n", nil)
 		if cfg.RedisURL != url || cfg.Settings()["redis_url"] != url {
@@ -173,6 +175,12 @@ func TestRedisURL(t *testing.T) {
 	_, err := load(t, "redis_url: redis://u:hunter2@127.0.0.1:six/0\n", nil)
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("got %v, want an error without the password", err)
+	}
+	// A Redis Cluster's URL is read by the cluster parser, which refuses
+	// what it does not know.
+	_, err = load(t, "redis_url: redis+cluster://u:hunter2@10.0.0.1:7000?colour=blue\n", nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "redis+cluster://") {
+		t.Fatalf("got %v, want a refusal that names the cluster form and not the password", err)
 	}
 }
 

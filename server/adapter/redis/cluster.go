@@ -65,7 +65,7 @@ func New(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{
 		opts:     opts,
 		client:   opts.Client,
-		sharded:  supportsShardedPubSub(ctx, opts.Client),
+		sharded:  shardedPubSub(ctx, opts.Client),
 		local:    memory.NewFactory(),
 		queue:    make(chan outgoing, opts.PublishQueue),
 		adapters: make(map[string]*Adapter),
@@ -88,8 +88,15 @@ func New(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// supportsShardedPubSub reports whether Redis has SPUBLISH (7.0 and later).
-func supportsShardedPubSub(ctx context.Context, client goredis.UniversalClient) bool {
+// shardedPubSub reports whether to use sharded pub/sub: when Redis has
+// SPUBLISH (7.0 and later), and not on a Redis Cluster. There a
+// connection may only SSUBSCRIBE to channels of the slots its node serves,
+// and a node subscribes to channels of several slots on one connection;
+// plain pub/sub reaches every node of a Redis Cluster.
+func shardedPubSub(ctx context.Context, client goredis.UniversalClient) bool {
+	if _, ok := client.(*goredis.ClusterClient); ok {
+		return false
+	}
 	return client.Do(ctx, "PUBSUB", "SHARDNUMSUB").Err() == nil
 }
 

@@ -7,9 +7,12 @@
 // sockets, with a timeout and the list of nodes that did not answer.
 //
 // Channels are per namespace, so a node only receives broadcasts of
-// namespaces it has; they use sharded pub/sub (SPUBLISH/SSUBSCRIBE) when
-// Redis supports it (7.0 and later), so the same code works on Redis
-// Cluster. Messages are protobuf (roomcast.cluster.v1).
+// namespaces it has. On one Redis they use sharded pub/sub
+// (SPUBLISH/SSUBSCRIBE) when it has it (7.0 and later); on a Redis Cluster
+// (a go-redis ClusterClient; ParseURL reads redis+cluster:// URLs), plain
+// pub/sub, which reaches every node of the cluster, since a node listens
+// to channels of many slots on one connection. Messages are protobuf
+// (roomcast.cluster.v1).
 //
 // Guarantees: each broadcast reaches each socket at most once, and the
 // broadcasts of one node arrive at every socket in the order they were
