@@ -10,7 +10,8 @@ import (
 
 // Handshake is what a socket was admitted with: the stream's metadata and
 // peer, and the `auth` of its connect frame. Treat it as read-only: the
-// sockets of one stream share its metadata.
+// sockets of one stream share its metadata, which on roomcast's transport
+// is the stream's own, the map that metadata.FromIncomingContext copies.
 type Handshake struct {
 	Metadata metadata.MD
 	Peer     string

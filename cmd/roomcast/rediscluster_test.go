@@ -41,6 +41,7 @@ func TestClusterOnARedisCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inbox := make(chan string, 16)
+	seqs := make(chan float64, 256)
 	var sockets []*client.Socket
 	for i, n := range nodes {
 		c, err := client.Dial(ctx, n.grpcAddr)
@@ -52,6 +53,10 @@ func TestClusterOnARedisCluster(t *testing.T) {
 		who := fmt.Sprint("client-", i)
 		s.On("chat message", func(e *client.Event) (any, error) {
 			inbox <- fmt.Sprintf("%s got %s", who, e.Data.GetStringValue())
+			return nil, nil
+		})
+		s.On("seq", func(e *client.Event) (any, error) {
+			seqs <- e.Data.GetNumberValue()
 			return nil, nil
 		})
 		if err := s.Connect(ctx, nil); err != nil {
@@ -74,6 +79,25 @@ func TestClusterOnARedisCluster(t *testing.T) {
 	if got := listedNodes(t, nodes[1].httpAddr); got["node-0"] != 1 || got["node-1"] != 1 {
 		t.Fatalf("admin on node 1 lists sockets on nodes %v, want one on each", got)
 	}
+
+	// One node's broadcasts arrive in the order they were made, also when
+	// they are many at once (they go to Redis in pipelines).
+	const n = 200
+	for i := range n {
+		if err := sockets[0].To("general").Broadcast(ctx, "seq", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for want := range n {
+		select {
+		case got := <-seqs:
+			if got != float64(want) {
+				t.Fatalf("broadcast %d arrived as number %v: out of order", want, got)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d of %d broadcasts arrived", want, n)
+		}
+	}
 }
 
 // startRedisCluster starts n redis-server processes in cluster mode on
@@ -86,35 +110,54 @@ func startRedisCluster(t *testing.T, n int) []int {
 		t.Fatalf("redis-server is not on PATH (.ci/run installs it): %v", err)
 	}
 	dir := t.TempDir()
-	var ports []int
-	for len(ports) < n {
-		port := freeClusterPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		ports   []int
+		clients []*goredis.Client
+		taken   = map[int]bool{}
+	)
+	// A port chosen free may be taken before redis-server binds it: a node
+	// that exits at once is started again on another.
+	for attempt := 0; len(ports) < n; attempt++ {
+		if attempt == 3*n {
+			t.Fatalf("could not start %d redis-server processes; logs in %s", n, dir)
+		}
+		port := freeClusterPort(t, taken)
+		logFile := filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
 		cmd := exec.Command(binary, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)),
-			"--dir", dir, "--save", "", "--appendonly", "no",
-			"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)))
+			"--dir", dir, "--save", "", "--appendonly", "no", "--logfile", logFile)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
 		t.Cleanup(func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
+			<-exited
 		})
-		ports = append(ports, port)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var clients []*goredis.Client
-	for _, port := range ports {
 		c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprint("127.0.0.1:", port)})
 		t.Cleanup(func() { c.Close() })
-		for c.Ping(ctx).Err() != nil {
-			if ctx.Err() != nil {
+		up := false
+		for !up {
+			select {
+			case <-exited:
+				log, _ := os.ReadFile(logFile)
+				t.Logf("redis-server on port %d exited; trying another port. Its log:\n%s", port, log)
+			case <-ctx.Done():
 				t.Fatalf("redis-server on port %d did not start", port)
+			case <-time.After(20 * time.Millisecond):
+				up = c.Ping(ctx).Err() == nil
+				continue
 			}
-			time.Sleep(20 * time.Millisecond)
+			break
 		}
+		if !up {
+			continue
+		}
+		taken[port], taken[port+10000] = true, true
+		ports = append(ports, port)
 		clients = append(clients, c)
 	}
 	const slots = 16384
@@ -145,8 +188,9 @@ func startRedisCluster(t *testing.T, n int) []int {
 }
 
 // freeClusterPort is a loopback port that is free, and whose cluster bus
-// port (the port + 10000) is free too.
-func freeClusterPort(t *testing.T) int {
+// port (the port + 10000) is free too, neither of them taken by a node
+// already started.
+func freeClusterPort(t *testing.T, taken map[int]bool) int {
 	t.Helper()
 	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -155,7 +199,7 @@ func freeClusterPort(t *testing.T) int {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if port+10000 > 65535 {
+		if port+10000 > 65535 || taken[port] || taken[port+10000] {
 			continue
 		}
 		bus, err := net.Listen("tcp", fmt.Sprint("127.0.0.1:", port+10000))

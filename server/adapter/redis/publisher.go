@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 
+	goredis "github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
 	clusterv1 "github.com/roomcast/roomcast/gen/roomcast/cluster/v1"
@@ -66,11 +67,7 @@ func (c *Cluster) send(batch []outgoing) {
 	defer cancel()
 	pipe := c.client.Pipeline()
 	for _, m := range batch {
-		if c.sharded {
-			pipe.SPublish(ctx, m.channel, m.payload)
-		} else {
-			pipe.Publish(ctx, m.channel, m.payload)
-		}
+		_ = pipe.Process(ctx, c.publishCmd(ctx, m.channel, m.payload))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		if c.ctx.Err() == nil {
@@ -89,13 +86,25 @@ func (c *Cluster) publishNow(ctx context.Context, channel string, m *clusterv1.M
 	if err != nil {
 		return err
 	}
-	if c.sharded {
-		err = c.client.SPublish(ctx, channel, payload).Err()
-	} else {
-		err = c.client.Publish(ctx, channel, payload).Err()
-	}
-	if err != nil {
+	cmd := c.publishCmd(ctx, channel, payload)
+	_ = c.client.Process(ctx, cmd)
+	if err = cmd.Err(); err != nil {
 		c.health.down(err)
 	}
 	return err
+}
+
+// publishCmd publishes payload on channel: SPUBLISH with sharded pub/sub,
+// PUBLISH otherwise. On a Redis Cluster go-redis sends a PUBLISH, which
+// has no key, to each master in turn, so that one channel's messages would
+// race each other over several connections; routed by the channel's slot
+// instead, they all go to one master over one connection, in order.
+func (c *Cluster) publishCmd(ctx context.Context, channel string, payload []byte) *goredis.IntCmd {
+	name := "publish"
+	if c.sharded {
+		name = "spublish"
+	}
+	cmd := goredis.NewIntCmd(ctx, name, channel, payload)
+	cmd.SetFirstKeyPos(1)
+	return cmd
 }

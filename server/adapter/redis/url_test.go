@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"strings"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -46,9 +47,23 @@ func TestParseURL(t *testing.T) {
 		}
 		_ = c.Close()
 	}
-	for _, bad := range []string{"http://127.0.0.1:6379", "redis+cluster://10.0.0.1:7000?colour=blue", "redis+sentinel://10.0.0.1:26379"} {
-		if _, err := ParseURL(bad); err == nil {
+	for _, bad := range []string{
+		"http://127.0.0.1:6379",
+		"redis+cluster://10.0.0.1:7000?colour=blue",
+		"redis+sentinel://10.0.0.1:26379",
+		"redis+cluster://10.0.0.1:7000/5", // a cluster has no databases
+		"redis://u:hunter2@127.0.0.1:six/0",
+		"redis+cluster://u:hunter2@127.0.0.1:70x0",
+	} {
+		_, err := ParseURL(bad)
+		if err == nil {
 			t.Errorf("%s: no error", bad)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error repeats the password: %v", bad, err)
 		}
+	}
+	// Schemes are case-insensitive, as URLs' are.
+	if opts, err := ParseURL("REDIS+CLUSTER://10.0.0.1:7000"); err != nil || !opts.Cluster() {
+		t.Errorf("REDIS+CLUSTER://: %v", err)
 	}
 }
