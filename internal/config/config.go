@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -256,11 +255,7 @@ func (d *decoder) redisURL(n *yaml.Node, path string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if _, err := redisadapter.ParseURL(s); err != nil {
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err // url.Error repeats the whole URL
-		}
+	if _, err := redisadapter.ParseURL(s); err != nil { // its errors leave the URL out
 		d.fail(resolve(n), path, "%s; want redis://[USER:PASSWORD@]HOST:PORT/DB, rediss://... for TLS, unix:///PATH, "+
 			"or redis+cluster://HOST:PORT?addr=HOST:PORT... for a Redis Cluster",
 			strings.TrimPrefix(err.Error(), "redis: "))
