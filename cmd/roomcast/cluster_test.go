@@ -46,27 +46,7 @@ func TestClusterOfServeProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inbox := make(chan string, 64)
-	var sockets []*client.Socket
-	for i, n := range nodes {
-		c, err := client.Dial(ctx, n.grpcAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		s := c.Socket("/")
-		who := fmt.Sprint("client-", i)
-		s.On("chat message", func(e *client.Event) (any, error) {
-			inbox <- fmt.Sprintf("%s got %s", who, e.Data.GetStringValue())
-			return nil, nil
-		})
-		if err := s.Connect(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Join(ctx, "general"); err != nil {
-			t.Fatal(err)
-		}
-		sockets = append(sockets, s)
-	}
+	sockets := chatIn(ctx, t, nodes, "general", func(int, *client.Socket) {}, inbox)
 
 	// A broadcast from node 0 reaches the clients of nodes 1 and 2 once.
 	if err := sockets[0].To("general").Broadcast(ctx, "chat message", "hello cluster"); err != nil {
@@ -98,6 +78,37 @@ func TestClusterOfServeProcesses(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// chatIn connects a client to each node, has its socket in "/" join room,
+// and returns the sockets. Each socket sends "client-I got MESSAGE" to
+// inbox for every "chat message" event; setup registers other handlers
+// before the connect.
+func chatIn(ctx context.Context, t *testing.T, nodes []*serveProcess, room string, setup func(i int, s *client.Socket), inbox chan<- string) []*client.Socket {
+	t.Helper()
+	var sockets []*client.Socket
+	for i, n := range nodes {
+		c, err := client.Dial(ctx, n.grpcAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		s := c.Socket("/")
+		who := fmt.Sprint("client-", i)
+		s.On("chat message", func(e *client.Event) (any, error) {
+			inbox <- fmt.Sprintf("%s got %s", who, e.Data.GetStringValue())
+			return nil, nil
+		})
+		setup(i, s)
+		if err := s.Connect(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Join(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		sockets = append(sockets, s)
+	}
+	return sockets
 }
 
 // expectMessages waits for exactly these messages, in any order.

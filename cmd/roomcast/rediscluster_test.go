@@ -42,31 +42,12 @@ func TestClusterOnARedisCluster(t *testing.T) {
 	defer cancel()
 	inbox := make(chan string, 16)
 	seqs := make(chan float64, 256)
-	var sockets []*client.Socket
-	for i, n := range nodes {
-		c, err := client.Dial(ctx, n.grpcAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		s := c.Socket("/")
-		who := fmt.Sprint("client-", i)
-		s.On("chat message", func(e *client.Event) (any, error) {
-			inbox <- fmt.Sprintf("%s got %s", who, e.Data.GetStringValue())
-			return nil, nil
-		})
+	sockets := chatIn(ctx, t, nodes, "general", func(_ int, s *client.Socket) {
 		s.On("seq", func(e *client.Event) (any, error) {
 			seqs <- e.Data.GetNumberValue()
 			return nil, nil
 		})
-		if err := s.Connect(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Join(ctx, "general"); err != nil {
-			t.Fatal(err)
-		}
-		sockets = append(sockets, s)
-	}
+	}, inbox)
 
 	if err := sockets[0].To("general").Broadcast(ctx, "chat message", "hello redis cluster"); err != nil {
 		t.Fatal(err)
