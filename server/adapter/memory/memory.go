@@ -34,7 +34,7 @@ type member struct {
 
 type roomShard struct {
 	mu sync.RWMutex
-	m  map[string]map[string]adapter.Recipient
+	m  map[string]*roomSet
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -44,7 +44,7 @@ func New() *Adapter {
 	a := &Adapter{}
 	for i := range a.members {
 		a.members[i].m = make(map[string]*member)
-		a.rooms[i].m = make(map[string]map[string]adapter.Recipient)
+		a.rooms[i].m = make(map[string]*roomSet)
 	}
 	return a
 }
@@ -79,10 +79,10 @@ func (a *Adapter) AddAll(r adapter.Recipient, rooms ...string) {
 		rs.mu.Lock()
 		set := rs.m[room]
 		if set == nil {
-			set = make(map[string]adapter.Recipient)
+			set = &roomSet{}
 			rs.m[room] = set
 		}
-		set[sid] = r
+		set.add(sid, r)
 		rs.mu.Unlock()
 	}
 }
@@ -124,8 +124,8 @@ func (a *Adapter) removeFromRoom(room, sid string) {
 	rs := &a.rooms[shardOf(room)]
 	rs.mu.Lock()
 	if set := rs.m[room]; set != nil {
-		delete(set, sid)
-		if len(set) == 0 {
+		set.remove(sid)
+		if set.len() == 0 {
 			delete(rs.m, room)
 		}
 	}
@@ -155,7 +155,7 @@ func (a *Adapter) RoomSizes() map[string]int {
 		rs := &a.rooms[i]
 		rs.mu.RLock()
 		for room, set := range rs.m {
-			sizes[room] = len(set)
+			sizes[room] = set.len()
 		}
 		rs.mu.RUnlock()
 	}
@@ -199,9 +199,11 @@ func (a *Adapter) each(t adapter.Targets, fn func(adapter.Recipient)) {
 		// The common case needs no de-duplication, hence no allocation.
 		rs := &a.rooms[shardOf(t.Rooms[0])]
 		rs.mu.RLock()
-		for sid, r := range rs.m[t.Rooms[0]] {
-			if _, skip := except[sid]; !skip {
-				fn(r)
+		if set := rs.m[t.Rooms[0]]; set != nil {
+			for _, m := range set.list {
+				if _, skip := except[m.sid]; !skip {
+					fn(m.r)
+				}
 			}
 		}
 		rs.mu.RUnlock()
@@ -210,13 +212,15 @@ func (a *Adapter) each(t adapter.Targets, fn func(adapter.Recipient)) {
 		for _, room := range t.Rooms {
 			rs := &a.rooms[shardOf(room)]
 			rs.mu.RLock()
-			for sid, r := range rs.m[room] {
-				if _, dup := seen[sid]; dup {
-					continue
-				}
-				seen[sid] = struct{}{}
-				if _, skip := except[sid]; !skip {
-					fn(r)
+			if set := rs.m[room]; set != nil {
+				for _, m := range set.list {
+					if _, dup := seen[m.sid]; dup {
+						continue
+					}
+					seen[m.sid] = struct{}{}
+					if _, skip := except[m.sid]; !skip {
+						fn(m.r)
+					}
 				}
 			}
 			rs.mu.RUnlock()
@@ -233,8 +237,10 @@ func (a *Adapter) exceptSet(rooms []string) map[string]struct{} {
 	for _, room := range rooms {
 		rs := &a.rooms[shardOf(room)]
 		rs.mu.RLock()
-		for sid := range rs.m[room] {
-			set[sid] = struct{}{}
+		if members := rs.m[room]; members != nil {
+			for _, m := range members.list {
+				set[m.sid] = struct{}{}
+			}
 		}
 		rs.mu.RUnlock()
 	}
