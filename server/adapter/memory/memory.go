@@ -1,7 +1,8 @@
 // Package memory is the default adapter: the room index of one node, held
-// in memory. It keeps Socket.IO's two maps — room → sockets and socket →
-// rooms — each split into shards with their own locks, so that publishers
-// on different cores rarely wait for each other.
+// in memory. It keeps Socket.IO's two indexes — room → sockets (each
+// room's members a roomSet) and socket → rooms — each split into shards
+// with their own locks, so that publishers on different cores rarely wait
+// for each other.
 package memory
 
 import (
