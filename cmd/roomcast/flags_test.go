@@ -78,3 +78,22 @@ func TestServeRefusesUnknownTransport(t *testing.T) {
 		t.Fatalf("stderr:\n%s\nwant %q", &stderr, want)
 	}
 }
+
+// A --redis-url that cannot be read stops serve with the reason, and
+// without the URL's password; a Redis Cluster's URL is read as one.
+func TestServeRefusesABadRedisURL(t *testing.T) {
+	for url, want := range map[string]string{
+		"redis+cluster://u:hunter2@127.0.0.1:70x0": "redis url: ",
+		"redis+cluster://127.0.0.1:7000/5":         "a Redis Cluster has no databases",
+		"redis://u:hunter2@127.0.0.1:six/0":        "redis url: ",
+	} {
+		var stderr bytes.Buffer
+		args := []string{"serve", "--adapter", "redis", "--redis-url", url, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+		if code := run(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code == 0 {
+			t.Fatalf("%s: exit 0", url)
+		}
+		if !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("%s: stderr:\n%s\nwant %q and no password", url, &stderr, want)
+		}
+	}
+}
