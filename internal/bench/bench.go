@@ -21,6 +21,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		cfg.Progress = &lockedWriter{w: cfg.Progress}
 	}
 	sum := &Summary{Scenario: cfg.Scenario, Nodes: len(cfg.targets()), ClientTransport: cfg.Transport}
+	if cfg.Driver != nil {
+		sum.ClientTransport = cfg.Driver.Name()
+	}
 	sum.setDeliveries(0, 0, 0, 0, 0) // what a run that never published reports
 	var err error
 	switch cfg.Scenario {

@@ -115,6 +115,10 @@ type Config struct {
 	// ConnectTimeout bounds one client's dial, connect and join.
 	ConnectTimeout time.Duration
 
+	// Driver, when set, runs the scenario with another server's clients
+	// (see Driver); nil runs roomcast's.
+	Driver Driver
+
 	// Progress receives a progress line every ProgressInterval; nil
 	// prints none.
 	Progress         io.Writer

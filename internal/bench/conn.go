@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 )
@@ -24,6 +25,8 @@ type dialer struct {
 	targets   []string
 	token     string // sent as "authorization: Bearer" on every stream
 	transport string // TransportGRPCGo or TransportH2
+	volatile  bool   // publish volatile events
+	driver    Driver // another server's clients instead of the bench's own
 	// streamWindow and connWindow are the flow-control windows each client
 	// gives the server; 0 leaves the transport's default.
 	streamWindow, connWindow int32
@@ -36,8 +39,8 @@ type dialer struct {
 // in all. It returns a note when it spread source addresses, to go in the
 // summary.
 func newDialer(cfg Config, demand int) (*dialer, string) {
-	d := &dialer{targets: cfg.targets(), token: cfg.Token, transport: cfg.Transport,
-		streamWindow: cfg.InitialWindow, connWindow: cfg.InitialConnWindow}
+	d := &dialer{targets: cfg.targets(), token: cfg.Token, transport: cfg.Transport, volatile: cfg.Volatile,
+		driver: cfg.Driver, streamWindow: cfg.InitialWindow, connWindow: cfg.InitialConnWindow}
 	n := cfg.SourceIPs
 	if n == 0 {
 		// Ports run out per server port, and the clients are spread
@@ -55,7 +58,7 @@ func newDialer(cfg Config, demand int) (*dialer, string) {
 		}
 		note = fmt.Sprintf("connections spread over %d source addresses 127.0.0.2..127.0.0.%d", n, n+1)
 	}
-	if d.transport != TransportH2 {
+	if d.driver == nil && d.transport != TransportH2 {
 		d.opts = grpcDialOptions(d)
 	}
 	return d, note
@@ -124,11 +127,26 @@ type frameStream interface {
 	close()
 }
 
+// conn is one bench client on a connection of its own: roomcast's
+// (client), or a Driver's for another server (driverClient).
+type conn interface {
+	// publish sends data to room; it is not called concurrently with
+	// itself.
+	publish(room, data string) error
+	// read receives until the connection ends and returns why.
+	read(h handler) error
+	// close ends the connection; it may be called more than once and
+	// concurrently with read.
+	close()
+}
+
 // client is one ChatService stream on its own connection.
 type client struct {
-	s      frameStream
-	cancel context.CancelFunc
-	once   sync.Once
+	s         frameStream
+	namespace string
+	volatile  bool
+	cancel    context.CancelFunc
+	once      sync.Once
 }
 
 // errTimeout is a handshake that took longer than ConnectTimeout.
@@ -136,11 +154,14 @@ var errTimeout = errors.New("connect timed out")
 
 // connect opens a client to target node, enters namespace and joins rooms
 // (if any), within timeout and until ctx ends.
-func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, namespace string, rooms []string) (*client, error) {
+func (d *dialer) connect(ctx context.Context, node int, timeout time.Duration, namespace string, rooms []string) (conn, error) {
+	if d.driver != nil {
+		return d.connectDriver(ctx, node, timeout, rooms)
+	}
 	// The stream outlives ctx's handshake: it ends when the scenario
 	// closes the client, so that the scenario decides when counting stops.
 	sctx, cancel := context.WithCancel(context.Background())
-	c := &client{cancel: cancel}
+	c := &client{namespace: namespace, volatile: d.volatile, cancel: cancel}
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
 	stopWatch := context.AfterFunc(ctx, cancel)
@@ -241,6 +262,17 @@ func (c *client) recvErr(sendErr error) error {
 	return sendErr
 }
 
+// publish emits one event with data to room.
+func (c *client) publish(room, data string) error {
+	return c.s.send(&roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Emit{Emit: &roomcastv1.EmitFrame{
+		Namespace: c.namespace,
+		Event:     EventName,
+		Data:      structpb.NewStringValue(data),
+		Rooms:     []string{room},
+		Volatile:  c.volatile,
+	}}})
+}
+
 // close ends the stream and the connection; it may be called more than
 // once and concurrently with reads.
 func (c *client) close() {
@@ -257,8 +289,9 @@ type handler struct {
 	// events gets the send times of each event frame's events (a batch
 	// unpacked; 0 for an event without one) and the time they arrived.
 	events func(stamps []int64, now int64)
-	// refused gets the replies that carry an error.
-	refused func(*roomcastv1.Reply)
+	// refused is called for each reply that carries an error: a publish
+	// or a join the server refused.
+	refused func()
 }
 
 // disconnectedError is a stream that the server ended with a reason.
@@ -291,7 +324,7 @@ func (c *client) read(h handler) error {
 		switch fr := f.Frame.(type) {
 		case *roomcastv1.ServerFrame_Reply:
 			if fr.Reply.Error != nil && h.refused != nil {
-				h.refused(fr.Reply)
+				h.refused()
 			}
 		case *roomcastv1.ServerFrame_Disconnected:
 			return disconnectedError{reason: fr.Disconnected.Reason}
@@ -312,8 +345,8 @@ type clientSpec struct {
 // failed), the number that failed and the first error. It stops early
 // when ctx ends or when connects keep failing, as they do when no server
 // listens.
-func connectAll(ctx context.Context, d *dialer, cfg Config, specs []clientSpec, started func(i int, c *client)) ([]*client, int, error) {
-	clients := make([]*client, len(specs))
+func connectAll(ctx context.Context, d *dialer, cfg Config, specs []clientSpec, started func(i int, c conn)) ([]conn, int, error) {
+	clients := make([]conn, len(specs))
 	var (
 		next, failed, succeeded atomic.Int64
 		errOnce                 sync.Once
@@ -353,9 +386,9 @@ func connectAll(ctx context.Context, d *dialer, cfg Config, specs []clientSpec, 
 
 // closeAll closes every client at once: closing thousands one after the
 // other would take seconds.
-func closeAll(clients []*client) {
+func closeAll(clients []conn) {
 	var wg sync.WaitGroup
-	work := make(chan *client)
+	work := make(chan conn)
 	for range min(64, len(clients)) {
 		wg.Go(func() {
 			for c := range work {

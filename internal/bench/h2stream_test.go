@@ -106,7 +106,7 @@ func TestH2ClientReturnsTheServerStatus(t *testing.T) {
 			if err := c.read(handler{}); !errors.As(err, &disc) || disc.reason != server.ReasonServerShuttingDown {
 				t.Fatalf("read: %v, want the disconnected frame's reason %q", err, server.ReasonServerShuttingDown)
 			}
-			_, err = c.s.recv()
+			_, err = c.(*client).s.recv()
 			if st, ok := status.FromError(err); !ok || st.Code() != codes.Unavailable || st.Message() != server.ReasonServerShuttingDown {
 				t.Fatalf("after the frame: %v, want status UNAVAILABLE %q", err, server.ReasonServerShuttingDown)
 			}

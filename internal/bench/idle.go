@@ -38,7 +38,7 @@ func runIdle(ctx context.Context, cfg Config, sum *Summary) error {
 	defer stopProgress()
 
 	start := time.Now()
-	clients, failed, firstErr := connectAll(ctx, d, cfg, make([]clientSpec, n), func(_ int, c *client) {
+	clients, failed, firstErr := connectAll(ctx, d, cfg, make([]clientSpec, n), func(_ int, c conn) {
 		connected.Add(1)
 		// Reading costs the client a goroutine per connection but tells
 		// when the server drops one; an idle client gets nothing else.

@@ -6,10 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"google.golang.org/protobuf/types/known/structpb"
-
-	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 )
 
 // pubsubShape is what fanout and rooms have in common: rooms of
@@ -25,7 +21,7 @@ func roomName(r int) string { return fmt.Sprintf("bench-%d", r) }
 
 // publisher is one publishing client with its window.
 type publisher struct {
-	c *client
+	c conn
 	// rooms are the rooms it owns, published to in turn; subs[i] is how
 	// many subscribers rooms[i] had once everyone connected.
 	rooms []string
@@ -195,7 +191,7 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 		}
 	}()
 	start := time.Now()
-	clients, failed, firstErr := connectAll(ctx, d, cfg, specs, func(i int, c *client) {
+	clients, failed, firstErr := connectAll(ctx, d, cfg, specs, func(i int, c conn) {
 		switch {
 		case i < nSubs:
 			r.startSubscriber(c, r.rec.shard(i))
@@ -262,12 +258,12 @@ func runPubSub(ctx context.Context, cfg Config, shape pubsubShape, sum *Summary)
 
 // startSubscriber reads a subscriber's stream into the recorder until it
 // ends.
-func (r *pubsubRun) startSubscriber(c *client, sh *shard) {
+func (r *pubsubRun) startSubscriber(c conn, sh *shard) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
 			events:  sh.deliver,
-			refused: func(*roomcastv1.Reply) { r.errs.Add(1) },
+			refused: func() { r.errs.Add(1) },
 		})
 		r.ended(err)
 	})
@@ -275,13 +271,13 @@ func (r *pubsubRun) startSubscriber(c *client, sh *shard) {
 
 // startPublisher reads a publisher's own copies back, which tell that its
 // messages arrived on the first node.
-func (r *pubsubRun) startPublisher(c *client, p *publisher) {
+func (r *pubsubRun) startPublisher(c conn, p *publisher) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
 			events: func(stamps []int64, _ int64) { p.arrive(0, len(stamps)) },
 			// A refused emit will never come back: give its token back.
-			refused: func(*roomcastv1.Reply) { r.errs.Add(1); p.refuse() },
+			refused: func() { r.errs.Add(1); p.refuse() },
 		})
 		if !r.closing.Load() {
 			p.lost(0)
@@ -296,12 +292,12 @@ func (r *pubsubRun) startPublisher(c *client, p *publisher) {
 // grow for the whole run: the window would no longer bound what is in
 // flight. Witnesses' copies, like the publisher's own, are not counted as
 // deliveries.
-func (r *pubsubRun) startWitness(c *client, p *publisher, j int) {
+func (r *pubsubRun) startWitness(c conn, p *publisher, j int) {
 	r.connected.Add(1)
 	r.readers.Go(func() {
 		err := c.read(handler{
 			events:  func(stamps []int64, _ int64) { p.arrive(j, len(stamps)) },
-			refused: func(*roomcastv1.Reply) { r.errs.Add(1) },
+			refused: func() { r.errs.Add(1) },
 		})
 		if !r.closing.Load() {
 			p.lost(j)
@@ -434,18 +430,11 @@ func (r *pubsubRun) runPublisher(p *publisher, stop <-chan struct{}, start time.
 			}
 		}
 		k := i % len(p.rooms)
-		f := &roomcastv1.ClientFrame{Frame: &roomcastv1.ClientFrame_Emit{Emit: &roomcastv1.EmitFrame{
-			Namespace: cfg.Namespace,
-			Event:     EventName,
-			Data:      structpb.NewStringValue(buf.stamp(time.Now().UnixNano())),
-			Rooms:     p.rooms[k : k+1],
-			Volatile:  cfg.Volatile,
-		}}}
 		// Counted before the send, so that the progress line never shows
 		// more delivered than expected.
 		r.published.Add(1)
 		r.expected.Add(p.subs[k])
-		if err := p.c.s.send(f); err != nil {
+		if err := p.c.publish(p.rooms[k], buf.stamp(time.Now().UnixNano())); err != nil {
 			r.published.Add(-1)
 			r.expected.Add(-p.subs[k])
 			if !r.closing.Load() {

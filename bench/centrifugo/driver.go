@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/centrifugal/centrifuge-go"
+
+	"github.com/roomcast/roomcast/internal/bench"
+)
+
+// Protocols are Centrifugo's client protocols: JSON (what browsers use by
+// default) and Protobuf (the lighter one, Centrifugo's best case).
+const (
+	protocolProtobuf = "protobuf"
+	protocolJSON     = "json"
+)
+
+// driver connects centrifuge-go clients over WebSocket: each bench client
+// is one centrifuge.Client and each room one channel subscription.
+type driver struct {
+	protocol string
+	path     string // the WebSocket endpoint's path
+}
+
+func (d driver) Name() string { return "centrifuge-go " + d.protocol }
+
+func (d driver) Connect(ctx context.Context, dial bench.DialFunc, addr string, rooms []string) (bench.DriverConn, error) {
+	endpoint := "ws://" + addr + d.path
+	cfg := centrifuge.Config{NetDialContext: dial}
+	c := &conn{protocol: d.protocol, ended: make(chan struct{}), subs: make(map[string]*centrifuge.Subscription, len(rooms))}
+	if d.protocol == protocolJSON {
+		c.client = centrifuge.NewJsonClient(endpoint, cfg)
+	} else {
+		c.client = centrifuge.NewProtobufClient(endpoint, cfg)
+	}
+	connected := make(chan struct{})
+	var once sync.Once
+	c.client.OnConnected(func(centrifuge.ConnectedEvent) { once.Do(func() { close(connected) }) })
+	// centrifuge-go reconnects by itself; for the bench a connection lost
+	// is a client gone, as it is for roomcast's.
+	c.client.OnConnecting(func(e centrifuge.ConnectingEvent) {
+		if c.wasConnected() {
+			c.lost(fmt.Errorf("connection lost: %s (code %d)", e.Reason, e.Code))
+		}
+	})
+	c.client.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
+		c.lost(fmt.Errorf("disconnected: %s (code %d)", e.Reason, e.Code))
+	})
+	c.client.OnError(func(e centrifuge.ErrorEvent) { c.fail(e.Error) })
+	if err := c.client.Connect(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.wait(ctx, connected); err != nil {
+		return nil, err
+	}
+	c.markConnected()
+	for _, room := range rooms {
+		if err := c.subscribe(ctx, room); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// conn is one centrifuge-go client.
+type conn struct {
+	protocol string
+	client   *centrifuge.Client
+	subs     map[string]*centrifuge.Subscription // written before Connect returns
+
+	mu        sync.Mutex
+	connected bool
+	firstErr  error // the first error the client reported
+	deliver   func([]byte)
+	refused   func()
+	// ended is closed, with why set, when the connection is over.
+	ended chan struct{}
+	why   error
+}
+
+func (c *conn) markConnected() { c.mu.Lock(); c.connected = true; c.mu.Unlock() }
+
+func (c *conn) wasConnected() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.connected }
+
+// fail keeps the first error the client reports, which says why a connect
+// or subscribe that never completes did not.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.firstErr == nil {
+		c.firstErr = err
+	}
+	c.mu.Unlock()
+}
+
+// end marks the connection over, once, with why.
+func (c *conn) end(why error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.ended:
+	default:
+		c.why = why
+		close(c.ended)
+	}
+}
+
+// lost ends a connection that the server or the network ended. The client
+// is closed on a goroutine of its own: this runs in one of the client's
+// callbacks, which Close waits for.
+func (c *conn) lost(why error) {
+	c.end(why)
+	go c.client.Close()
+}
+
+// wait waits for done, the connection's end, or ctx; it closes the client
+// unless done came.
+func (c *conn) wait(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-c.ended:
+		c.Close()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return errors.Join(c.why, c.firstErr)
+	case <-ctx.Done():
+		c.Close()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.firstErr != nil {
+			return fmt.Errorf("%w: %w", ctx.Err(), c.firstErr)
+		}
+		return ctx.Err()
+	}
+}
+
+// subscribe subscribes to room's channel and waits until it is.
+func (c *conn) subscribe(ctx context.Context, room string) error {
+	sub, err := c.client.NewSubscription(room)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	subscribed := make(chan struct{})
+	var once sync.Once
+	sub.OnSubscribed(func(centrifuge.SubscribedEvent) { once.Do(func() { close(subscribed) }) })
+	sub.OnError(func(e centrifuge.SubscriptionErrorEvent) { c.fail(e.Error) })
+	sub.OnUnsubscribed(func(e centrifuge.UnsubscribedEvent) {
+		const clientClosed = 2 // centrifuge-go's code when Close unsubscribes
+		if e.Code != clientClosed {
+			c.lost(fmt.Errorf("unsubscribed from %s: %s (code %d)", room, e.Reason, e.Code))
+		}
+	})
+	sub.OnPublication(func(e centrifuge.PublicationEvent) {
+		c.mu.Lock()
+		deliver := c.deliver
+		c.mu.Unlock()
+		if deliver != nil {
+			deliver(c.decode(e.Data))
+		}
+	})
+	c.subs[room] = sub
+	if err := sub.Subscribe(); err != nil {
+		c.Close()
+		return err
+	}
+	return c.wait(ctx, subscribed)
+}
+
+// encode turns the bench's payload into a publication's data: as it is
+// for Protobuf, and as a JSON string for JSON, where data must be JSON.
+// The payload is digits and filler, so quoting it needs no escapes.
+func (c *conn) encode(data string) []byte {
+	if c.protocol == protocolJSON {
+		return strconv.AppendQuote(make([]byte, 0, len(data)+2), data)
+	}
+	return []byte(data)
+}
+
+// decode is encode's inverse, enough for the timestamp at the start.
+func (c *conn) decode(data []byte) []byte {
+	if c.protocol == protocolJSON && len(data) >= 2 && data[0] == '"' {
+		return data[1 : len(data)-1]
+	}
+	return data
+}
+
+// Publish sends without waiting for the reply: centrifuge-go's Publish
+// waits for it, which would allow one message in flight, so each runs
+// on a goroutine of its own, at most the bench's window at once.
+func (c *conn) Publish(room, data string) error {
+	sub, ok := c.subs[room]
+	if !ok {
+		return fmt.Errorf("publish to %s: not subscribed to it", room)
+	}
+	select {
+	case <-c.ended:
+		return c.readWhy()
+	default:
+	}
+	payload := c.encode(data)
+	go func() {
+		if _, err := sub.Publish(context.Background(), payload); err != nil {
+			c.mu.Lock()
+			refused := c.refused
+			c.mu.Unlock()
+			if refused != nil {
+				refused()
+			}
+		}
+	}()
+	return nil
+}
+
+func (c *conn) Read(deliver func([]byte), refused func()) error {
+	c.mu.Lock()
+	c.deliver, c.refused = deliver, refused
+	c.mu.Unlock()
+	<-c.ended
+	return c.readWhy()
+}
+
+func (c *conn) readWhy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.why
+}
+
+func (c *conn) Close() {
+	c.end(errors.New("closed"))
+	c.client.Close()
+}
