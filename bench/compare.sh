@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the same scenarios against roomcast and Socket.IO on this machine, in
-# one go, alternating the two so that both see the same machine, and prints
+# Runs the same scenarios against roomcast, Socket.IO and Centrifugo on this
+# machine, in one go, taking turns so that all see the same machine, and prints
 # one JSON summary line per run followed by the medians (min–max) of each.
 # Each fanout run is followed by a paced one at 70% of the rate it reached,
 # for latency below saturation. roomcast's paced run is repeated with the
@@ -10,6 +10,10 @@
 # bench/grpcfloor, grpc-go with no hub behind it.
 #
 #   bench/compare.sh [runs] [subscribers] [connections] [seconds]
+#
+# Centrifugo v6 is installed from the Go module proxy on the first run (a
+# few minutes) into the user's cache; bench/centrifugo drives it with its
+# own Go client through the same scenarios' code as roomcast bench.
 #
 # Every server listens on 127.0.0.1 and is stopped at the end; idle runs
 # each get a fresh server, so that "before" is a new process's memory.
@@ -33,6 +37,13 @@ trap cleanup EXIT
 go build -o "$work/roomcast" ./cmd/roomcast
 go build -o "$work/grpcfloor" ./bench/grpcfloor
 go build -o "$work/tcpfloor" ./bench/tcpfloor
+go build -o "$work/centrifugo-bench" ./bench/centrifugo
+centrifugo_version=v6.9.1
+centrifugo_bin="${XDG_CACHE_HOME:-$HOME/.cache}/roomcast-bench/centrifugo-$centrifugo_version"
+if [ ! -x "$centrifugo_bin/centrifugo" ]; then
+	echo "installing Centrifugo $centrifugo_version into $centrifugo_bin" >&2
+	GOBIN="$centrifugo_bin" go install "github.com/centrifugal/centrifugo/v6@$centrifugo_version"
+fi
 (cd bench/socketio && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
 
 # start_grpc BINARY ARGS... starts a server that logs "grpc_addr=...
@@ -60,6 +71,20 @@ start_socketio() {
 		sleep 0.1
 	done
 	echo "socket.io server did not start" >&2; exit 1
+}
+# start_centrifugo sets cf_addr, the HTTP address of a fresh Centrifugo
+# with bench/centrifugo/config.json on a free port.
+start_centrifugo() {
+	local port
+	port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+	"$centrifugo_bin/centrifugo" --config bench/centrifugo/config.json --http_server.port "$port" >"$work/centrifugo.log" 2>&1 &
+	pids+=($!)
+	cf_addr=127.0.0.1:$port
+	for _ in $(seq 100); do
+		if node -e 'fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$cf_addr/metrics"; then return; fi
+		sleep 0.1
+	done
+	echo "centrifugo did not start: $(cat "$work/centrifugo.log")" >&2; exit 1
 }
 stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
@@ -98,6 +123,12 @@ for run in $(seq "$runs"); do
 	node bench/socketio/bench.js --quiet --url "$url" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
 		sed 's/^{/{"server":"socket.io","paced":true,/' | tee -a "$results"
 	stop_last
+	start_centrifugo
+	line=$("$work/centrifugo-bench" --quiet --addr "$cf_addr" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s")
+	echo "$line" | sed 's/^{/{"server":"centrifugo",/' | tee -a "$results"
+	"$work/centrifugo-bench" --quiet --addr "$cf_addr" --scenario fanout --subscribers "$subscribers" --duration "${seconds}s" --rate "$(rate70 "$line")" |
+		sed 's/^{/{"server":"centrifugo","paced":true,/' | tee -a "$results"
+	stop_last
 	start_roomcast
 	"$work/roomcast" bench --quiet --addr "$grpc" --http-addr "$http" --scenario idle --connections "$connections" |
 		sed 's/^{/{"server":"roomcast",/' | tee -a "$results"
@@ -105,6 +136,10 @@ for run in $(seq "$runs"); do
 	start_socketio
 	node bench/socketio/bench.js --quiet --url "$url" --scenario idle --connections "$connections" |
 		sed 's/^{/{"server":"socket.io",/' | tee -a "$results"
+	stop_last
+	start_centrifugo
+	"$work/centrifugo-bench" --quiet --addr "$cf_addr" --scenario idle --connections "$connections" |
+		sed 's/^{/{"server":"centrifugo",/' | tee -a "$results"
 	stop_last
 	# The same hub on grpc-go's transport, and grpc-go alone.
 	start_roomcast --transport grpc-go
