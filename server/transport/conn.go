@@ -74,6 +74,12 @@ type conn struct {
 	active    atomic.Bool
 	alive     *keepalive
 	closing   sync.Once
+
+	// parked: no goroutine reads the connection; the parker waits for its
+	// socket, parkFD (-1 before the first park). Both under the parker's
+	// mutex.
+	parked bool
+	parkFD int
 }
 
 func newConn(srv *Server, nc net.Conn) *conn {
@@ -84,6 +90,7 @@ func newConn(srv *Server, nc net.Conn) *conn {
 		peerWindow: defaultWindow,
 		streams:    make(map[uint32]*stream),
 		peer:       &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()},
+		parkFD:     -1,
 	}
 	c.fcond.L = &c.fmu
 	c.maxFrame.Store(16384)
@@ -118,23 +125,60 @@ func (c *conn) peerMaxFrame() int { return int(c.maxFrame.Load()) }
 
 // serve reads the connection until it fails or closes.
 func (c *conn) serve() {
-	defer c.r.release()
-	defer c.close(errConnClosed)
+	if !c.greet() {
+		c.close(errConnClosed)
+		c.endReading()
+		return
+	}
+	c.alive.start()
+	c.readFrames()
+}
+
+// greet reads the client's preface and sends this side's SETTINGS.
+func (c *conn) greet() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
 	var preface [len(http2.ClientPreface)]byte
 	if _, err := io.ReadFull(c.r, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
-		return
+		return false
 	}
 	if err := c.write(appendSettings(nil,
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: maxStreams},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: maxHeaderListBytes},
 	)); err != nil {
-		return
+		return false
 	}
 	_ = c.nc.SetReadDeadline(time.Time{})
 	c.greeted.Store(true)
-	c.alive.start()
+	return true
+}
+
+// readFrames reads and acts on frames until the connection ends, and
+// then ends it, or until it parks (see parker.go), when it returns at
+// once: the parker calls it again, on a new goroutine, once there is
+// something to read.
+func (c *conn) readFrames() {
+	if c.readUntilParked() {
+		return
+	}
+	c.close(errConnClosed)
+	c.endReading()
+}
+
+// endReading is the end of the connection's reading, by its goroutine or,
+// parked, by whoever closed it.
+func (c *conn) endReading() {
+	c.r.release()
+	c.srv.serving.Done()
+}
+
+// readUntilParked is readFrames' loop; it reports whether it parked.
+func (c *conn) readUntilParked() bool {
 	for {
+		if readable, err := c.r.waitIdle(c.srv.cfg.ParkAfter); err != nil {
+			return false
+		} else if !readable && c.park() {
+			return true
+		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
@@ -150,7 +194,7 @@ func (c *conn) serve() {
 			case errors.Is(err, http2.ErrFrameTooLarge):
 				c.goAway(http2.ErrCodeFrameSize, err.Error())
 			}
-			return
+			return false
 		}
 		c.active.Store(true)
 		if err := c.handle(f); err != nil {
@@ -158,7 +202,7 @@ func (c *conn) serve() {
 			if errors.As(err, &ce) {
 				c.goAway(http2.ErrCode(ce), err.Error())
 			}
-			return
+			return false
 		}
 		if f.Header().Length > framerKeepBytes {
 			// Between frames, and header blocks: the decoder carries over.
@@ -641,6 +685,7 @@ func (c *conn) close(err error) {
 		// Closing first returns a write blocked on the socket, which the
 		// keepalive's ping may be.
 		_ = c.nc.Close()
+		c.closedWhileParked()
 		c.alive.stop()
 		for _, st := range streams {
 			st.reset(reason)

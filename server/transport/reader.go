@@ -1,8 +1,11 @@
 package transport
 
 import (
+	"errors"
 	"net"
+	"os"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc/mem"
 )
@@ -25,6 +28,9 @@ type connReader struct {
 
 	buf  *[]byte
 	r, w int
+	// readable: waitIdle saw the socket readable, so the next read need
+	// not wait for it again.
+	readable bool
 }
 
 func newConnReader(nc net.Conn) *connReader {
@@ -38,15 +44,53 @@ func newConnReader(nc net.Conn) *connReader {
 	return cr
 }
 
+// waitIdle waits, when nothing is buffered, until a read would not block
+// or idle has passed, which it reports as readable false. idle 0 waits
+// as long as it takes; below 0 it does not wait.
+func (cr *connReader) waitIdle(idle time.Duration) (readable bool, err error) {
+	if cr.buf != nil || cr.raw == nil || cr.readable {
+		return true, nil
+	}
+	// A look first: a busy connection, with bytes already waiting, costs
+	// no deadline.
+	if err := cr.raw.Read(func(fd uintptr) bool { cr.readable = cr.ready(fd); return true }); err != nil {
+		return false, err
+	}
+	if cr.readable || idle < 0 {
+		return cr.readable, nil
+	}
+	if idle > 0 {
+		if err := cr.nc.SetReadDeadline(time.Now().Add(idle)); err != nil {
+			return false, err
+		}
+	}
+	err = cr.raw.Read(cr.ready)
+	if idle > 0 {
+		// Reads inside a frame must never time out.
+		if derr := cr.nc.SetReadDeadline(time.Time{}); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	cr.readable = true
+	return true, nil
+}
+
 func (cr *connReader) Read(p []byte) (int, error) {
 	if cr.buf == nil {
-		if cr.raw != nil {
+		if cr.raw != nil && !cr.readable {
 			// Returns when a read would not block: data, end of stream or
 			// an error, which the read below then reports.
 			if err := cr.raw.Read(cr.ready); err != nil {
 				return 0, err
 			}
 		}
+		cr.readable = false
 		cr.buf = mem.DefaultBufferPool().Get(readBufferBytes)
 		n, err := cr.nc.Read(*cr.buf)
 		if n == 0 {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -43,7 +44,11 @@ type Config struct {
 	// HandshakeTimeout bounds the wait for a new connection's preface; 0
 	// means 20 seconds.
 	HandshakeTimeout time.Duration
-	Logger           *slog.Logger
+	// ParkAfter is how long a connection may have nothing to read before
+	// its reading goroutine is let go, until there is (see parker.go); 0
+	// means 1 second, below 0 never.
+	ParkAfter time.Duration
+	Logger    *slog.Logger
 }
 
 // Server serves gRPC clients on listeners. Serve, GracefulStop and Stop
@@ -59,6 +64,9 @@ type Server struct {
 	handlers  sync.WaitGroup // handlers, the fallback's included
 	ctx       context.Context
 	cancel    context.CancelFunc
+
+	parkOnce sync.Once
+	park     atomic.Pointer[parker]
 }
 
 // NewServer returns a server for cfg.
@@ -77,6 +85,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	if cfg.ParkAfter == 0 {
+		cfg.ParkAfter = defaultParkAfter
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = encoding.GetCodecV2(proto.Name)
@@ -131,12 +142,9 @@ func (s *Server) Serve(lis net.Listener) error {
 			return nil
 		}
 		s.conns[c] = struct{}{}
-		s.serving.Add(1)
+		s.serving.Add(1) // done when the connection's reading ends
 		s.mu.Unlock()
-		go func() {
-			defer s.serving.Done()
-			c.serve()
-		}()
+		go c.serve()
 	}
 }
 
@@ -156,6 +164,7 @@ func (s *Server) GracefulStop() {
 		go c.drain()
 	}
 	s.serving.Wait()
+	s.stopParker()
 	handled := make(chan struct{})
 	go func() {
 		s.handlers.Wait()
@@ -175,6 +184,7 @@ func (s *Server) Stop() {
 	}
 	s.cancel()
 	s.serving.Wait()
+	s.stopParker()
 }
 
 func (s *Server) stopAccepting() []*conn {
