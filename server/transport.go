@@ -49,8 +49,9 @@ func CheckTransport(transport string) error {
 
 // NewTransport returns the server for the gRPC port: it serves
 // ChatService/Connect on roomcast's own HTTP/2 transport (a goroutine per
-// connection, no read buffer while idle, writes without a hand-off; see
-// package transport) and every other method through g, built with
+// connection while it has something to read, no goroutine and no read
+// buffer once it has been idle for a second, writes without a hand-off;
+// see package transport) and every other method through g, built with
 // NewGRPCServer, whose interceptors then apply as usual. Connect streams
 // get what roomcast's own chain gives them on grpc-go: the namespace
 // middleware (the service guards every stream itself) and panic recovery

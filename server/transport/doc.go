@@ -12,9 +12,11 @@
 // reaches write(2). Here a connection has one goroutine, which reads; it
 // holds no read buffer while the socket has nothing to read (it waits for
 // readability first, then borrows a pooled buffer, and frames stay at
-// 16 KiB); keepalive is a timer;
-// and a message is written by the goroutine that sends it, in one write(2)
-// with its frame headers.
+// 16 KiB), and once the connection has been idle for a second it has no
+// goroutine either: one epoll set waits for every such socket and starts
+// a reader again when one becomes readable (parker.go, Linux). Keepalive
+// is a timer, and a message is written by the goroutine that sends it, in
+// one write(2) with its frame headers.
 //
 // What it implements of HTTP/2 (RFC 9113) is what gRPC uses: the preface
 // and SETTINGS, HEADERS with CONTINUATION (HPACK through
