@@ -32,6 +32,7 @@ func (d driver) Connect(ctx context.Context, dial bench.DialFunc, addr string, r
 	endpoint := "ws://" + addr + d.path
 	cfg := centrifuge.Config{NetDialContext: dial}
 	c := &conn{protocol: d.protocol, ended: make(chan struct{}), subs: make(map[string]*centrifuge.Subscription, len(rooms))}
+	c.publishCtx, c.cancelPublishes = context.WithCancel(context.Background())
 	if d.protocol == protocolJSON {
 		c.client = centrifuge.NewJsonClient(endpoint, cfg)
 	} else {
@@ -72,6 +73,12 @@ type conn struct {
 	protocol string
 	client   *centrifuge.Client
 	subs     map[string]*centrifuge.Subscription // written before Connect returns
+
+	// publishes are the publishes waiting for their reply, which Close
+	// cancels and waits for.
+	publishCtx      context.Context
+	cancelPublishes context.CancelFunc
+	publishes       sync.WaitGroup
 
 	mu        sync.Mutex
 	connected bool
@@ -203,9 +210,15 @@ func (c *conn) Publish(room, data string) error {
 		return c.readWhy()
 	default:
 	}
+	// A publish on a subscription that is resubscribing would wait for it
+	// (centrifuge-go gives up after its read timeout, 5 s); the bench
+	// counts a lost connection as a client gone, so it fails now.
+	if st := sub.State(); st != centrifuge.SubStateSubscribed {
+		return fmt.Errorf("publish to %s: subscription %s", room, st)
+	}
 	payload := c.encode(data)
-	go func() {
-		if _, err := sub.Publish(context.Background(), payload); err != nil {
+	c.publishes.Go(func() {
+		if _, err := sub.Publish(c.publishCtx, payload); err != nil && c.publishCtx.Err() == nil {
 			c.mu.Lock()
 			refused := c.refused
 			c.mu.Unlock()
@@ -213,7 +226,7 @@ func (c *conn) Publish(room, data string) error {
 				refused()
 			}
 		}
-	}()
+	})
 	return nil
 }
 
@@ -233,5 +246,7 @@ func (c *conn) readWhy() error {
 
 func (c *conn) Close() {
 	c.end(errors.New("closed"))
+	c.cancelPublishes()
 	c.client.Close()
+	c.publishes.Wait()
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// centrifuge-go answers a publish made while its subscription was
+	// resubscribing from a goroutine that waits for the subscription or
+	// its read timeout, even after Close; it ends by itself.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/centrifugal/centrifuge-go.(*Subscription).onSubscribe.func1"))
 }
 
 // server is a Centrifugo stand-in on 127.0.0.1: a node of centrifuge, the
@@ -32,6 +36,21 @@ type server struct {
 	// publish answers each client publish; nil accepts it.
 	publish func(c *centrifuge.Client, n int64) error
 	n       atomic.Int64
+
+	mu      sync.Mutex
+	clients []*centrifuge.Client
+}
+
+// other is a client that is not c.
+func (s *server) other(c *centrifuge.Client) *centrifuge.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.clients {
+		if o != c {
+			return o
+		}
+	}
+	return nil
 }
 
 func startServer(t *testing.T, publish func(c *centrifuge.Client, n int64) error) *server {
@@ -50,6 +69,9 @@ func startServer(t *testing.T, publish func(c *centrifuge.Client, n int64) error
 		return centrifuge.ConnectReply{Credentials: &centrifuge.Credentials{}}, nil // anonymous, as --client.insecure
 	})
 	node.OnConnect(func(c *centrifuge.Client) {
+		s.mu.Lock()
+		s.clients = append(s.clients, c)
+		s.mu.Unlock()
 		c.OnSubscribe(func(_ centrifuge.SubscribeEvent, cb centrifuge.SubscribeCallback) {
 			cb(centrifuge.SubscribeReply{}, nil)
 		})
@@ -152,11 +174,14 @@ func TestRefusedPublishesAreCountedAndFreeTheWindow(t *testing.T) {
 }
 
 // A client that the server disconnects is a client gone, with the reason,
-// rather than one that centrifuge-go quietly reconnects.
+// rather than one that centrifuge-go quietly reconnects. (A subscriber:
+// centrifuge-go itself races when a publisher's connection ends under
+// its publishes.)
 func TestServerDisconnectEndsTheClient(t *testing.T) {
-	srv := startServer(t, func(c *centrifuge.Client, n int64) error {
+	var srv *server
+	srv = startServer(t, func(publisher *centrifuge.Client, n int64) error {
 		if n == 10 {
-			go c.Disconnect(centrifuge.DisconnectForceNoReconnect)
+			go srv.other(publisher).Disconnect(centrifuge.DisconnectForceNoReconnect)
 		}
 		return nil
 	})
@@ -165,11 +190,13 @@ func TestServerDisconnectEndsTheClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The publisher reads the server's disconnect, or, when a write of
-	// its own comes first, finds the connection gone.
 	warnings, _ := json.Marshal(sum["warnings"])
-	if sum["disconnects"] != 1.0 || !strings.Contains(string(warnings), "force disconnect") && !strings.Contains(string(warnings), "connection lost") {
-		t.Fatalf("disconnects %v, warnings %s: want the publisher's, with why", sum["disconnects"], warnings)
+	if sum["disconnects"] != 1.0 || !strings.Contains(string(warnings), "force disconnect") {
+		t.Fatalf("disconnects %v, warnings %s: want one subscriber's, with the server's reason", sum["disconnects"], warnings)
+	}
+	// The other subscriber still got everything.
+	if p, d := sum["published"].(float64), sum["delivered"].(float64); d < p || d >= 2*p {
+		t.Fatalf("published %v, delivered %v: want every message to one subscriber and some to the other", p, d)
 	}
 }
 
