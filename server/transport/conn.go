@@ -174,10 +174,12 @@ func (c *conn) endReading() {
 // readUntilParked is readFrames' loop; it reports whether it parked.
 func (c *conn) readUntilParked() bool {
 	for {
-		if readable, err := c.r.waitIdle(c.srv.cfg.ParkAfter); err != nil {
-			return false
-		} else if !readable && c.park() {
-			return true
+		if c.srv.cfg.ParkAfter > 0 {
+			if readable, err := c.r.waitIdle(c.srv.cfg.ParkAfter); err != nil {
+				return false
+			} else if !readable && c.park() {
+				return true
+			}
 		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {

@@ -75,8 +75,15 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	}()
 	waitServing(t, ts.addr)
 	t.Cleanup(func() {
-		// Stop is a no-op after a test's own Stop or GracefulStop.
-		ts.Stop()
+		// Stop is a no-op after a test's own Stop or GracefulStop. A
+		// connection whose end went unnoticed would hold it forever.
+		stopped := make(chan struct{})
+		go func() { ts.Stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(waitLimit):
+			t.Fatalf("Stop did not return within %v", waitLimit)
+		}
 		select {
 		case <-ts.serveDone:
 			if ts.serveErr != nil {

@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"context"
+	"log/slog"
+	"time"
+)
 
 // Parking. Most connections of a chat server are idle most of the time,
 // and a goroutine blocked reading each one costs its stack, 4 KB once it
@@ -12,7 +16,8 @@ import "time"
 // where the old one stopped. Parking happens between frames, with the
 // read buffer given back, so nothing is carried over but the connection's
 // own state. Writes do not involve the reader: a parked connection's
-// streams send as usual.
+// streams send as usual. The parker's goroutine and descriptors live until
+// Stop or GracefulStop.
 
 // defaultParkAfter is Config.ParkAfter's default: long enough that a busy
 // connection never parks between two frames, short next to how long an
@@ -28,7 +33,14 @@ func (s *Server) parker() *parker {
 		}
 		p, err := newParker()
 		if err != nil {
-			s.cfg.Logger.Debug("connections will not park", "err", err)
+			// Elsewhere than on Linux, expected; on Linux, out of file
+			// descriptors most likely: worth knowing, as idle
+			// connections then cost a goroutine each.
+			level := slog.LevelWarn
+			if !canWaitReadable {
+				level = slog.LevelDebug
+			}
+			s.cfg.Logger.Log(context.Background(), level, "idle connections will keep their reading goroutine", "err", err)
 			return
 		}
 		s.park.Store(p)

@@ -22,9 +22,10 @@ const readBufferBytes = 16 << 10
 type connReader struct {
 	nc  net.Conn
 	raw syscall.RawConn // nil: the connection cannot be waited on; reads keep a buffer
-	// ready is peekReady bound to this reader, made once.
-	ready func(fd uintptr) bool
-	peek  [1]byte
+	// ready is peekReady bound to this reader, and look a peek that
+	// records what it saw and never waits; made once.
+	ready, look func(fd uintptr) bool
+	peek        [1]byte
 
 	buf  *[]byte
 	r, w int
@@ -39,25 +40,26 @@ func newConnReader(nc net.Conn) *connReader {
 		if raw, err := sc.SyscallConn(); err == nil {
 			cr.raw = raw
 			cr.ready = cr.peekReady
+			cr.look = func(fd uintptr) bool { cr.readable = cr.peekReady(fd); return true }
 		}
 	}
 	return cr
 }
 
 // waitIdle waits, when nothing is buffered, until a read would not block
-// or idle has passed, which it reports as readable false. idle 0 waits
-// as long as it takes; below 0 it does not wait.
+// or idle has passed, which it reports as readable false; idle 0 waits as
+// long as it takes.
 func (cr *connReader) waitIdle(idle time.Duration) (readable bool, err error) {
 	if cr.buf != nil || cr.raw == nil || cr.readable {
 		return true, nil
 	}
 	// A look first: a busy connection, with bytes already waiting, costs
 	// no deadline.
-	if err := cr.raw.Read(func(fd uintptr) bool { cr.readable = cr.ready(fd); return true }); err != nil {
+	if err := cr.raw.Read(cr.look); err != nil {
 		return false, err
 	}
-	if cr.readable || idle < 0 {
-		return cr.readable, nil
+	if cr.readable {
+		return true, nil
 	}
 	if idle > 0 {
 		if err := cr.nc.SetReadDeadline(time.Now().Add(idle)); err != nil {
