@@ -74,11 +74,5 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	sum, err := bench.Run(ctx, cfg)
-	if sum != nil {
-		if werr := sum.WriteJSON(stdout); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return bench.RunTo(ctx, cfg, stdout)
 }

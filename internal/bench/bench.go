@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 )
 
 // Run runs cfg's scenario and returns its summary. Cancelling ctx ends the
@@ -40,4 +41,16 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sum.Interrupted = ctx.Err() != nil
 	return sum, err
+}
+
+// RunTo runs cfg's scenario as Run does and writes its summary to out as
+// one JSON line, also when the run ended in an error part way.
+func RunTo(ctx context.Context, cfg Config, out io.Writer) error {
+	sum, err := Run(ctx, cfg)
+	if sum != nil {
+		if werr := sum.WriteJSON(out); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
 }
