@@ -40,7 +40,10 @@ func (d driver) Connect(ctx context.Context, dial bench.DialFunc, addr string, r
 	}
 	connected := make(chan struct{})
 	var once sync.Once
-	c.client.OnConnected(func(centrifuge.ConnectedEvent) { once.Do(func() { close(connected) }) })
+	c.client.OnConnected(func(centrifuge.ConnectedEvent) {
+		c.markConnected()
+		once.Do(func() { close(connected) })
+	})
 	// centrifuge-go reconnects by itself; for the bench a connection lost
 	// is a client gone, as it is for roomcast's.
 	c.client.OnConnecting(func(e centrifuge.ConnectingEvent) {
@@ -59,7 +62,6 @@ func (d driver) Connect(ctx context.Context, dial bench.DialFunc, addr string, r
 	if err := c.wait(ctx, connected); err != nil {
 		return nil, err
 	}
-	c.markConnected()
 	for _, room := range rooms {
 		if err := c.subscribe(ctx, room); err != nil {
 			return nil, err
