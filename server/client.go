@@ -44,7 +44,10 @@ type client struct {
 
 	// ender ends the stream while the handler reads; nil when the handler
 	// waits and a separate goroutine reads.
-	ender      *streamEnder
+	ender *streamEnder
+	// parker parks the handler of a quiet client; nil where the stream
+	// cannot (grpc-go's transport) or a separate goroutine reads.
+	parker     handlerParker
 	started    time.Time
 	done       chan struct{}
 	closeOnce  sync.Once
@@ -64,6 +67,9 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *stre
 		done:    make(chan struct{}),
 		log:     srv.log.With("peer", sess.peer),
 	}
+	if ender != nil {
+		c.parker = parkerOf(stream)
+	}
 	c.w = &writer{
 		send:     func(f *encodedFrame) error { return stream.SendMsg(f) },
 		maxQueue: srv.opts.maxQueueBytes,
@@ -78,14 +84,23 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *stre
 	return c
 }
 
-// run serves the stream until it ends, then disconnects every socket.
+// run serves the stream until it ends, then disconnects every socket. It
+// returns transport.ErrParked when the handler parked: resumeReading
+// carries on (handler_park.go).
 func (c *client) run() error {
 	c.log.Info("client connected")
 	if c.ender != nil {
-		c.readLoop()
+		if c.readLoop() {
+			return transport.ErrParked
+		}
 	} else {
 		go c.readLoop()
 	}
+	return c.afterReading()
+}
+
+// afterReading waits for the client's end, then cleans up.
+func (c *client) afterReading() error {
 	<-c.done
 	c.finish()
 	return c.status
@@ -128,7 +143,9 @@ func (c *client) cleanUp() {
 		"code", status.Code(c.status).String(), "duration", time.Since(c.started).Round(time.Millisecond))
 }
 
-func (c *client) readLoop() {
+// readLoop reads and handles frames until the stream ends, or until the
+// handler parks, which it reports.
+func (c *client) readLoop() (parked bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic while handling a frame", "panic", r, "stack", string(debug.Stack()))
@@ -136,15 +153,18 @@ func (c *client) readLoop() {
 		}
 	}()
 	for {
+		if c.parker != nil && c.parker.WaitOrPark(handlerParkAfter, c.resumeReading) {
+			return true
+		}
 		f := new(roomcastv1.ClientFrame)
 		if err := c.stream.RecvMsg(f); err != nil {
 			c.halfClosed.Store(errors.Is(err, io.EOF))
 			c.end(transportReason(err), receiveStatus(err))
-			return
+			return false
 		}
 		select {
 		case <-c.done:
-			return // the client was ended while this frame arrived
+			return false // the client was ended while this frame arrived
 		default:
 		}
 		c.handle(f)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
+	"github.com/roomcast/roomcast/server/transport"
 )
 
 // ServerOptions returns what a grpc.Server needs to carry the chat service:
@@ -113,6 +115,13 @@ func (cs chatService) Connect(stream roomcastv1.ChatService_ConnectServer) error
 		cs.srv.stats.streamEnded(ReasonServerShuttingDown)
 		return status.Error(codes.Unavailable, ReasonServerShuttingDown)
 	}
-	defer cs.srv.removeClient(c)
-	return c.run()
+	var err error
+	defer func() {
+		// A parked client is removed when its reading, resumed, ends.
+		if !errors.Is(err, transport.ErrParked) {
+			cs.srv.removeClient(c)
+		}
+	}()
+	err = c.run()
+	return err
 }

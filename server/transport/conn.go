@@ -579,8 +579,16 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode, err error) {
 // runHandler serves a stream with a handler of the server's and sends
 // the status it returns, unless the stream already has one.
 func (c *conn) runHandler(st *stream, h StreamHandler) {
+	c.handlerReturned(st, c.srv.call(st, h))
+}
+
+// handlerReturned ends a stream whose handler returned err, unless the
+// handler parked: it carries on later (handler_park.go).
+func (c *conn) handlerReturned(st *stream, err error) {
+	if errors.Is(err, ErrParked) {
+		return
+	}
 	defer c.handlerDone()
-	err := c.srv.call(st, h)
 	// A stream that has its status already (the handler's own
 	// WriteStatus, a reset) was, or will be, ended by whoever gave it.
 	_ = st.WriteStatus(errorStatus(err))

@@ -51,9 +51,12 @@ func waitParked(t testing.TB, s *Server, n int) {
 // readingGoroutines counts goroutines reading a connection's frames.
 func readingGoroutines() int {
 	var b strings.Builder
-	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	_ = pprofGoroutines(&b)
 	return strings.Count(b.String(), "transport.(*conn).readUntilParked")
 }
+
+// pprofGoroutines writes every goroutine's stack.
+func pprofGoroutines(w io.Writer) error { return pprof.Lookup("goroutine").WriteTo(w, 2) }
 
 // echo sends msg on cs and checks that it comes back.
 func echo(t testing.TB, cs grpc.ClientStream, msg string) {

@@ -56,6 +56,11 @@ type stream struct {
 	// batches, not one per message.
 	unsent int64
 	rwake  chan struct{}
+	// A parked handler (handler_park.go): its resume, the watch on the
+	// context that would start it, and the timer of its waits.
+	parkedHandler func() error
+	stopWatch     func() bool
+	parkTimer     *time.Timer
 
 	// Send side. sendWindow is under c.fmu; the rest under c.wmu.
 	sendWindow  int64
@@ -145,6 +150,7 @@ func (st *stream) wakeLocked() {
 	case st.rwake <- struct{}{}:
 	default:
 	}
+	st.unparkLocked()
 }
 
 // fail ends the receive side with err, unless it has ended.
