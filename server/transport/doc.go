@@ -14,7 +14,9 @@
 // readability first, then borrows a pooled buffer, and frames stay at
 // 16 KiB), and once the connection has been idle for a second it has no
 // goroutine either: one epoll set waits for every such socket and starts
-// a reader again when one becomes readable (parker.go, Linux). Keepalive
+// a reader again when one becomes readable (parker.go, Linux); a stream
+// handler that can carry on from a function may let its goroutine go the
+// same way (handler_park.go). Keepalive
 // is a timer, and a message is written by the goroutine that sends it, in
 // one write(2) with its frame headers.
 //
