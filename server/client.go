@@ -25,7 +25,9 @@ import (
 // output. When the server ends a client, a goroutine started for the
 // purpose cleans up and sends the status, which returns the handler's
 // blocked read (stream_end.go). A stream that cannot be ended that way is
-// read by a goroutine of its own while the handler waits for the end.
+// read by a goroutine of its own while the handler waits for the end. On
+// roomcast's transport the handler of a quiet client parks and carries on
+// later from a new goroutine (handler_park.go).
 type client struct {
 	srv    *Server
 	stream grpc.ServerStream
