@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
+	roomcastv1 "github.com/roomcast/roomcast/gen/roomcast/v1"
 	"github.com/roomcast/roomcast/internal/testkit"
+	"github.com/roomcast/roomcast/server"
 )
 
 // parkTime is a little over how long roomcast's transport lets a
@@ -44,4 +50,97 @@ func TestQuietClientsStillReceiveAndAreHeard(t *testing.T) {
 		wantReply(t, bob, 2, "")
 		barrier(t, srv, "/", alice, bob)
 	}
+}
+
+// A client whose connect middleware refused is still read by way of the
+// handler's parking: quiet, it holds no reader either.
+func TestQuietAfterARefusedConnect(t *testing.T) {
+	srv := testkit.Start(t, func(s *server.Server) {
+		s.Of("/private").Use(func(context.Context, *server.ConnectRequest) error { return errors.New("no") })
+	})
+	alice, _ := connected(t, srv, "/", "general")
+	alice.Send(connectFrame(7, "/private", nil))
+	for {
+		if f := alice.Next(); f.GetReply().GetRef() == 7 || f.GetConnectError() != nil {
+			break
+		}
+	}
+	time.Sleep(parkTime)
+	if n := readers(); testkit.RoomcastTransport() && n != 0 {
+		t.Fatalf("%d readers after a refused connect and %v of quiet, want 0", n, parkTime)
+	}
+}
+
+// Clients that the server or their own context ends while they are
+// parked are gone from the server afterwards: the end resumes their
+// handlers, which clean up. (Parallel: they run after the tests above,
+// which count goroutines.)
+func TestParkedClientsEnded(t *testing.T) {
+	gone := func(t *testing.T, srv *testkit.Server) {
+		t.Helper()
+		testkit.Eventually(t, "the client's removal", func() bool { return srv.Stats().Clients == 0 })
+	}
+	t.Run("by shutdown", func(t *testing.T) {
+		t.Parallel()
+		srv := testkit.Start(t, nil)
+		alice, _ := connected(t, srv, "/", "general")
+		time.Sleep(parkTime)
+		srv.Shutdown()
+		wantShutdown(t, alice, "/")
+		gone(t, srv)
+	})
+	t.Run("by their cancel", func(t *testing.T) {
+		t.Parallel()
+		srv := testkit.Start(t, nil)
+		alice, _ := connected(t, srv, "/", "general")
+		time.Sleep(parkTime)
+		alice.Cancel()
+		gone(t, srv)
+	})
+	t.Run("by their half-close", func(t *testing.T) {
+		t.Parallel()
+		srv := testkit.Start(t, nil)
+		alice, _ := connected(t, srv, "/", "general")
+		time.Sleep(parkTime)
+		alice.CloseSend()
+		if err := alice.End(); err != nil {
+			t.Fatalf("after a half-close: %v, want the stream to end OK", err)
+		}
+		gone(t, srv)
+	})
+	t.Run("by their deadline", func(t *testing.T) {
+		t.Parallel()
+		srv := testkit.Start(t, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), parkTime+time.Second)
+		defer cancel()
+		stream, err := roomcastv1.NewChatServiceClient(srv.Conn(t)).Connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(connectFrame(1, "/", nil)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err = stream.Recv(); err != nil {
+				break
+			}
+		}
+		wantStatus(t, err, codes.DeadlineExceeded, "")
+		gone(t, srv)
+	})
+	t.Run("as a slow consumer", func(t *testing.T) {
+		t.Parallel()
+		srv := testkit.Start(t, nil, server.WithMaxQueueBytes(queueBytes), server.WithDrainTimeout(time.Second))
+		slow, _ := stalled(t, srv, "feed")
+		pub, _ := connected(t, srv, "/")
+		time.Sleep(parkTime)
+		for i := 0; srv.Stats().SlowConsumers == 0 && i < 5000; i++ {
+			pub.Send(seqEvent(0, i, false, "feed"))
+		}
+		testkit.Eventually(t, "the slow consumer's removal", func() bool { return srv.Stats().Clients == 1 })
+		slow.Resume()
+		if err := slow.End(); err == nil {
+			t.Fatal("the slow consumer's stream ended OK")
+		}
+	})
 }

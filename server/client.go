@@ -50,6 +50,7 @@ type client struct {
 	// parker parks the handler of a quiet client; nil where the stream
 	// cannot (grpc-go's transport) or a separate goroutine reads.
 	parker     handlerParker
+	resume     func() error // resumeReading
 	started    time.Time
 	done       chan struct{}
 	closeOnce  sync.Once
@@ -70,7 +71,9 @@ func newClient(srv *Server, stream grpc.ServerStream, sess *session, ender *stre
 		log:     srv.log.With("peer", sess.peer),
 	}
 	if ender != nil {
-		c.parker = parkerOf(stream)
+		if c.parker = parkerOf(stream); c.parker != nil {
+			c.resume = c.resumeReading // made once, not at every frame
+		}
 	}
 	c.w = &writer{
 		send:     func(f *encodedFrame) error { return stream.SendMsg(f) },
@@ -155,11 +158,13 @@ func (c *client) readLoop() (parked bool) {
 		}
 	}()
 	for {
-		if c.parker != nil && c.parker.WaitOrPark(handlerParkAfter, c.resumeReading) {
+		if c.parker != nil && c.parker.WaitOrPark(handlerParkAfter, c.resume) {
 			return true
 		}
 		f := new(roomcastv1.ClientFrame)
-		if err := c.stream.RecvMsg(f); err != nil {
+		if err := c.stream.RecvMsg(f); errors.Is(err, errRefusedFrame) {
+			continue
+		} else if err != nil {
 			c.halfClosed.Store(errors.Is(err, io.EOF))
 			c.end(transportReason(err), receiveStatus(err))
 			return false

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc"
@@ -82,16 +83,20 @@ type guardedStream struct {
 
 func (g *guardedStream) Context() context.Context { return g.sess.ctx }
 
+// errRefusedFrame is what RecvMsg returns for a frame that middleware
+// refused and has answered: the reader goes on to the next, by way of its
+// parking (handler_park.go) like after any frame.
+var errRefusedFrame = errors.New("the frame was refused by middleware")
+
 func (g *guardedStream) RecvMsg(m any) error {
-	for {
-		if err := g.ServerStream.RecvMsg(m); err != nil {
-			return err
-		}
-		f, ok := m.(*roomcastv1.ClientFrame)
-		if !ok || g.admit(f) {
-			return nil
-		}
+	if err := g.ServerStream.RecvMsg(m); err != nil {
+		return err
 	}
+	f, ok := m.(*roomcastv1.ClientFrame)
+	if !ok || g.admit(f) {
+		return nil
+	}
+	return errRefusedFrame
 }
 
 // admit runs middleware on a frame; false means it refused the frame and

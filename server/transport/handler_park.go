@@ -27,7 +27,7 @@ var ErrParked = errors.New("transport: the stream's handler parked")
 // the handler must return ErrParked at once, touching the stream no more.
 func (st *stream) WaitOrPark(idle time.Duration, resume func() error) bool {
 	st.rmu.Lock()
-	if st.readableLocked() || st.rerr != nil || st.ctx.Err() != nil {
+	if st.readyLocked() || st.ctx.Err() != nil {
 		st.rmu.Unlock()
 		return false
 	}
@@ -49,7 +49,7 @@ wait:
 			// A wake may be left over from a message already read, or be
 			// for part of one: only a readable stream ends the wait.
 			st.rmu.Lock()
-			ready := st.readableLocked() || st.rerr != nil
+			ready := st.readyLocked()
 			st.rmu.Unlock()
 			if ready {
 				st.parkTimer.Stop()
@@ -64,27 +64,23 @@ wait:
 			break wait
 		}
 	}
-	st.rmu.Lock()
-	if st.readableLocked() || st.rerr != nil || st.ctx.Err() != nil {
-		st.reading = false
-		st.rmu.Unlock()
-		return false
-	}
-	// reading stays set: bytes that come now are credited at once, as
-	// for a handler waiting in a read, and wake it.
-	st.parkedHandler = resume
-	st.rmu.Unlock()
+	// The watch first: registered after the handler, it could be left
+	// behind by a resume that came in between.
 	stop := context.AfterFunc(st.ctx, func() {
 		st.rmu.Lock()
 		st.unparkLocked()
 		st.rmu.Unlock()
 	})
 	st.rmu.Lock()
-	if st.parkedHandler != nil {
-		st.stopWatch = stop
-	} else {
-		stop() // resumed already
+	if st.readyLocked() || st.ctx.Err() != nil {
+		st.reading = false
+		st.rmu.Unlock()
+		stop()
+		return false
 	}
+	// reading stays set: bytes that come now, short of a whole message,
+	// are credited at once, as for a handler waiting in a read.
+	st.parkedHandler, st.stopWatch = resume, stop
 	st.rmu.Unlock()
 	return true
 }
@@ -95,8 +91,14 @@ func (st *stream) doneWaiting() {
 	st.rmu.Unlock()
 }
 
-// unparkLocked starts a parked handler's resume, if one is parked: the
-// stream just became readable, ended, or lost its context.
+// readyLocked reports whether a read would return at once: a message,
+// the end of the stream or its failure.
+func (st *stream) readyLocked() bool {
+	return st.readableLocked() || st.rerr != nil || st.bodyClosed
+}
+
+// unparkLocked starts a parked handler's resume, if one is parked and a
+// read would return (or the context ended, which the caller knows).
 func (st *stream) unparkLocked() {
 	resume := st.parkedHandler
 	if resume == nil {

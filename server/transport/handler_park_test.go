@@ -1,9 +1,13 @@
 package transport
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,4 +146,93 @@ func TestStopsWithParkedHandlers(t *testing.T) {
 		t.Fatal("the stream outlived Stop")
 	}
 	waitHandlers(t, 0)
+}
+
+// A parked handler whose stream passes its deadline is resumed by the
+// context alone, and the stream ends DEADLINE_EXCEEDED.
+func TestParkedHandlerResumedByItsDeadline(t *testing.T) {
+	ts := startParkingEcho(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	cs := openStream(t, ctx, dial(t, ts.addr), echoMethod)
+	echo(t, cs, "hello")
+	waitHandlers(t, 0)
+	wantCode(t, cs.RecvMsg(new(wrapperspb.StringValue)), codes.DeadlineExceeded)
+	stopped := make(chan struct{})
+	go func() { ts.GracefulStop(); close(stopped) }()
+	recvWithin(t, stopped, "GracefulStop's return")
+}
+
+// A message of many DATA frames reaches a parked handler whole: the
+// frames before the last are credited without waking it.
+func TestParkedHandlerGetsALargeMessage(t *testing.T) {
+	ts := startParkingEcho(t)
+	cs := openStream(t, testContext(t), dial(t, ts.addr), echoMethod)
+	echo(t, cs, "hello")
+	waitHandlers(t, 0)
+	echo(t, cs, strings.Repeat("a", 1<<20))
+}
+
+// exclusiveEcho is parkingEcho that counts reads of one stream that
+// overlapped, which two goroutines running its handler at once would do.
+func exclusiveEcho(idle time.Duration, overlaps *atomic.Int32) StreamHandler {
+	var serve func(ss grpc.ServerStream, reading *atomic.Int32) error
+	serve = func(ss grpc.ServerStream, reading *atomic.Int32) error {
+		parker := ss.(interface {
+			WaitOrPark(time.Duration, func() error) bool
+		})
+		for {
+			if parker.WaitOrPark(idle, func() error { return serve(ss, reading) }) {
+				return ErrParked
+			}
+			if reading.Add(1) > 1 {
+				overlaps.Add(1)
+			}
+			m := new(wrapperspb.StringValue)
+			err := ss.RecvMsg(m)
+			reading.Add(-1)
+			if errors.Is(err, io.EOF) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := ss.SendMsg(m); err != nil {
+				return err
+			}
+		}
+	}
+	return func(ss grpc.ServerStream) error { return serve(ss, new(atomic.Int32)) }
+}
+
+// Streams whose pauses straddle the park time, many at once: every
+// message comes back, and no stream is ever read by two goroutines.
+func TestHandlersParkingAndWakingAtOnce(t *testing.T) {
+	const streams, rounds = 8, 100
+	var overlaps atomic.Int32
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: exclusiveEcho(5*time.Millisecond, &overlaps)}})
+	cc := dial(t, ts.addr)
+	var wg sync.WaitGroup
+	for i := range streams {
+		cs := openStream(t, testContext(t), cc, echoMethod)
+		wg.Go(func() {
+			for r := range rounds {
+				time.Sleep(time.Duration((i*7+r*13)%11) * time.Millisecond)
+				msg := fmt.Sprintf("stream %d round %d", i, r)
+				if err := cs.SendMsg(wrapperspb.String(msg)); err != nil {
+					t.Error(err)
+					return
+				}
+				got := new(wrapperspb.StringValue)
+				if err := cs.RecvMsg(got); err != nil || got.GetValue() != msg {
+					t.Errorf("%s: got %q, %v", msg, got.GetValue(), err)
+					return
+				}
+			}
+			_ = cs.CloseSend()
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n > 0 {
+		t.Fatalf("%d reads overlapped another of the same stream", n)
+	}
 }

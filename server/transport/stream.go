@@ -150,7 +150,9 @@ func (st *stream) wakeLocked() {
 	case st.rwake <- struct{}{}:
 	default:
 	}
-	st.unparkLocked()
+	if st.parkedHandler != nil && st.readyLocked() {
+		st.unparkLocked()
+	}
 }
 
 // fail ends the receive side with err, unless it has ended.
