@@ -80,28 +80,29 @@ func TestParkedClientsEnded(t *testing.T) {
 		t.Helper()
 		testkit.Eventually(t, "the client's removal", func() bool { return srv.Stats().Clients == 0 })
 	}
-	t.Run("by shutdown", func(t *testing.T) {
-		t.Parallel()
+	// parked is a server with one client in a room, quiet for parkTime.
+	parked := func(t *testing.T) (*testkit.Server, *testkit.Stream) {
 		srv := testkit.Start(t, nil)
 		alice, _ := connected(t, srv, "/", "general")
 		time.Sleep(parkTime)
+		return srv, alice
+	}
+	t.Run("by shutdown", func(t *testing.T) {
+		t.Parallel()
+		srv, alice := parked(t)
 		srv.Shutdown()
 		wantShutdown(t, alice, "/")
 		gone(t, srv)
 	})
 	t.Run("by their cancel", func(t *testing.T) {
 		t.Parallel()
-		srv := testkit.Start(t, nil)
-		alice, _ := connected(t, srv, "/", "general")
-		time.Sleep(parkTime)
+		srv, alice := parked(t)
 		alice.Cancel()
 		gone(t, srv)
 	})
 	t.Run("by their half-close", func(t *testing.T) {
 		t.Parallel()
-		srv := testkit.Start(t, nil)
-		alice, _ := connected(t, srv, "/", "general")
-		time.Sleep(parkTime)
+		srv, alice := parked(t)
 		alice.CloseSend()
 		if err := alice.End(); err != nil {
 			t.Fatalf("after a half-close: %v, want the stream to end OK", err)

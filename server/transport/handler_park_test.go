@@ -18,19 +18,26 @@ import (
 )
 
 // parkingEcho is echoHandler written to park after idle without a
-// message: "fail" ends the stream with that status instead.
-func parkingEcho(idle time.Duration) StreamHandler {
-	var serve func(ss grpc.ServerStream) error
-	serve = func(ss grpc.ServerStream) error {
+// message: "fail" ends the stream with that status instead. Reads of one
+// stream that overlap, which two goroutines running its handler at once
+// would make, are counted in overlaps, when given.
+func parkingEcho(idle time.Duration, overlaps *atomic.Int32) StreamHandler {
+	var serve func(ss grpc.ServerStream, reading *atomic.Int32) error
+	serve = func(ss grpc.ServerStream, reading *atomic.Int32) error {
 		parker := ss.(interface {
 			WaitOrPark(time.Duration, func() error) bool
 		})
 		for {
-			if parker.WaitOrPark(idle, func() error { return serve(ss) }) {
+			if parker.WaitOrPark(idle, func() error { return serve(ss, reading) }) {
 				return ErrParked
 			}
+			if reading.Add(1) > 1 && overlaps != nil {
+				overlaps.Add(1)
+			}
 			m := new(wrapperspb.StringValue)
-			if err := ss.RecvMsg(m); errors.Is(err, io.EOF) {
+			err := ss.RecvMsg(m)
+			reading.Add(-1)
+			if errors.Is(err, io.EOF) {
 				return nil
 			} else if err != nil {
 				return err
@@ -43,7 +50,7 @@ func parkingEcho(idle time.Duration) StreamHandler {
 			}
 		}
 	}
-	return serve
+	return func(ss grpc.ServerStream) error { return serve(ss, new(atomic.Int32)) }
 }
 
 // handlerGoroutines counts the goroutines running a parkingEcho.
@@ -67,12 +74,12 @@ func waitHandlers(t testing.TB, n int) {
 }
 
 func startParkingEcho(t testing.TB) *testServer {
-	return startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: parkingEcho(20 * time.Millisecond)}})
+	return startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: parkingEcho(20*time.Millisecond, nil)}})
 }
 
 // What the other tests count when they see no handler goroutine.
 func TestHandlerGoroutinesSeesAWaitingHandler(t *testing.T) {
-	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: parkingEcho(time.Hour)}})
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: parkingEcho(time.Hour, nil)}})
 	cs := openStream(t, testContext(t), dial(t, ts.addr), echoMethod)
 	echo(t, cs, "hello")
 	if n := handlerGoroutines(); n != 1 {
@@ -173,43 +180,12 @@ func TestParkedHandlerGetsALargeMessage(t *testing.T) {
 	echo(t, cs, strings.Repeat("a", 1<<20))
 }
 
-// exclusiveEcho is parkingEcho that counts reads of one stream that
-// overlapped, which two goroutines running its handler at once would do.
-func exclusiveEcho(idle time.Duration, overlaps *atomic.Int32) StreamHandler {
-	var serve func(ss grpc.ServerStream, reading *atomic.Int32) error
-	serve = func(ss grpc.ServerStream, reading *atomic.Int32) error {
-		parker := ss.(interface {
-			WaitOrPark(time.Duration, func() error) bool
-		})
-		for {
-			if parker.WaitOrPark(idle, func() error { return serve(ss, reading) }) {
-				return ErrParked
-			}
-			if reading.Add(1) > 1 {
-				overlaps.Add(1)
-			}
-			m := new(wrapperspb.StringValue)
-			err := ss.RecvMsg(m)
-			reading.Add(-1)
-			if errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			if err := ss.SendMsg(m); err != nil {
-				return err
-			}
-		}
-	}
-	return func(ss grpc.ServerStream) error { return serve(ss, new(atomic.Int32)) }
-}
-
 // Streams whose pauses straddle the park time, many at once: every
 // message comes back, and no stream is ever read by two goroutines.
 func TestHandlersParkingAndWakingAtOnce(t *testing.T) {
 	const streams, rounds = 8, 100
 	var overlaps atomic.Int32
-	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: exclusiveEcho(5*time.Millisecond, &overlaps)}})
+	ts := startServer(t, Config{Streams: map[string]StreamHandler{echoMethod: parkingEcho(5*time.Millisecond, &overlaps)}})
 	cc := dial(t, ts.addr)
 	var wg sync.WaitGroup
 	for i := range streams {
