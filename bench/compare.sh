@@ -81,6 +81,8 @@ start_centrifugo() {
 	pids+=($!)
 	cf_addr=127.0.0.1:$port
 	for _ in $(seq 100); do
+		# Gone already: the port was taken between choosing and binding it.
+		kill -0 "${pids[-1]}" 2>/dev/null || break
 		if node -e 'fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$cf_addr/metrics"; then return; fi
 		sleep 0.1
 	done

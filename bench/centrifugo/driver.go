@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,14 @@ func (d driver) Connect(ctx context.Context, dial bench.DialFunc, addr string, r
 	c.client.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
 		c.lost(fmt.Errorf("disconnected: %s (code %d)", e.Reason, e.Code))
 	})
-	c.client.OnError(func(e centrifuge.ErrorEvent) { c.fail(e.Error) })
+	// Before the first connect centrifuge-go retries by itself; the bench
+	// wants a failed connect to fail, as roomcast's does.
+	c.client.OnError(func(e centrifuge.ErrorEvent) {
+		c.fail(e.Error)
+		if !c.wasConnected() {
+			c.lost(e.Error)
+		}
+	})
 	if err := c.client.Connect(); err != nil {
 		c.Close()
 		return nil, err
@@ -87,6 +95,13 @@ type conn struct {
 	firstErr  error // the first error the client reported
 	deliver   func([]byte)
 	refused   func()
+	// early holds what arrived before Read, and refusedEarly counts the
+	// refusals: Read hands them over first, so that no publisher's token
+	// is lost to a race with the start of its reading.
+	early        [][]byte
+	refusedEarly int
+	// dmu keeps deliver to one call at a time, as Read promises.
+	dmu sync.Mutex
 	// ended is closed, with why set, when the connection is over.
 	ended chan struct{}
 	why   error
@@ -165,14 +180,7 @@ func (c *conn) subscribe(ctx context.Context, room string) error {
 			c.lost(fmt.Errorf("unsubscribed from %s: %s (code %d)", room, e.Reason, e.Code))
 		}
 	})
-	sub.OnPublication(func(e centrifuge.PublicationEvent) {
-		c.mu.Lock()
-		deliver := c.deliver
-		c.mu.Unlock()
-		if deliver != nil {
-			deliver(c.decode(e.Data))
-		}
-	})
+	sub.OnPublication(func(e centrifuge.PublicationEvent) { c.delivered(c.decode(e.Data)) })
 	c.subs[room] = sub
 	if err := sub.Subscribe(); err != nil {
 		c.Close()
@@ -214,28 +222,92 @@ func (c *conn) Publish(room, data string) error {
 	}
 	// A publish on a subscription that is resubscribing would wait for it
 	// (centrifuge-go gives up after its read timeout, 5 s); the bench
-	// counts a lost connection as a client gone, so it fails now.
+	// counts a lost connection as a client gone, so it fails now. (A
+	// resubscribe on a connection that stays up, which a server asks for
+	// with an unsubscribe code of 2500 or more, is not watched for: a
+	// callback cannot ask the client its state while Close holds it.)
 	if st := sub.State(); st != centrifuge.SubStateSubscribed {
 		return fmt.Errorf("publish to %s: subscription %s", room, st)
 	}
 	payload := c.encode(data)
-	c.publishes.Go(func() {
-		if _, err := sub.Publish(c.publishCtx, payload); err != nil && c.publishCtx.Err() == nil {
-			c.mu.Lock()
-			refused := c.refused
-			c.mu.Unlock()
-			if refused != nil {
-				refused()
-			}
+	// Counted under mu, with ended checked: Close, which ends first, then
+	// waits for every publish started.
+	c.mu.Lock()
+	select {
+	case <-c.ended:
+		c.mu.Unlock()
+		return c.readWhy()
+	default:
+	}
+	c.publishes.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.publishes.Done()
+		_, err := sub.Publish(c.publishCtx, payload)
+		var refusal *centrifuge.Error
+		switch {
+		case err == nil || c.publishCtx.Err() != nil:
+		case errors.As(err, &refusal):
+			c.refusedOne()
+		default:
+			// Not the server's answer (a timeout, the connection gone):
+			// the message may or may not have gone out, so the window
+			// cannot be trusted any more.
+			c.lost(fmt.Errorf("publish to %s: %w", room, err))
 		}
-	})
+	}()
 	return nil
 }
 
+// delivered passes one publication on, or keeps it until Read.
+func (c *conn) delivered(data []byte) {
+	select {
+	case <-c.ended:
+		return // a reconnect that beat Close: not this client's
+	default:
+	}
+	c.mu.Lock()
+	deliver := c.deliver
+	if deliver == nil {
+		c.early = append(c.early, bytes.Clone(data))
+	}
+	c.mu.Unlock()
+	if deliver != nil {
+		c.dmu.Lock()
+		deliver(data)
+		c.dmu.Unlock()
+	}
+}
+
+// refusedOne reports one refused publish, or keeps it until Read.
+func (c *conn) refusedOne() {
+	c.mu.Lock()
+	refused := c.refused
+	if refused == nil {
+		c.refusedEarly++
+	}
+	c.mu.Unlock()
+	if refused != nil {
+		refused()
+	}
+}
+
 func (c *conn) Read(deliver func([]byte), refused func()) error {
+	// What came early goes first, under dmu, so that nothing delivered
+	// meanwhile overtakes it or runs beside it.
+	c.dmu.Lock()
 	c.mu.Lock()
 	c.deliver, c.refused = deliver, refused
+	early, refusedEarly := c.early, c.refusedEarly
+	c.early, c.refusedEarly = nil, 0
 	c.mu.Unlock()
+	for _, data := range early {
+		deliver(data)
+	}
+	c.dmu.Unlock()
+	for range refusedEarly {
+		refused()
+	}
 	<-c.ended
 	return c.readWhy()
 }

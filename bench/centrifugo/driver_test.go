@@ -256,3 +256,48 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// A publication that reaches a client before its reading starts is kept
+// and delivered first, not lost: for a publisher it is a window token.
+func TestPublicationsBeforeReadAreKept(t *testing.T) {
+	srv := startServer(t, nil)
+	d := driver{protocol: protocolProtobuf, path: "/connection/websocket"}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var nd net.Dialer
+		return nd.DialContext(ctx, network, addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sub, err := d.Connect(ctx, dial, srv.addr, []string{"r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	pub, err := d.Connect(ctx, dial, srv.addr, []string{"r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ownCopy := make(chan struct{}, 1)
+	go func() { _ = pub.Read(func([]byte) { ownCopy <- struct{}{} }, func() {}) }()
+	const payload = "0000000000000000001 early"
+	if err := pub.Publish("r", payload); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ownCopy:
+	case <-ctx.Done():
+		t.Fatal("the publisher's own copy did not come")
+	}
+	time.Sleep(50 * time.Millisecond) // the subscriber's copy too, unread
+	got := make(chan string, 1)
+	go func() { _ = sub.Read(func(data []byte) { got <- string(data) }, func() {}) }()
+	select {
+	case data := <-got:
+		if data != payload {
+			t.Fatalf("delivered %q, want %q", data, payload)
+		}
+	case <-ctx.Done():
+		t.Fatal("the publication that came before Read was lost")
+	}
+}

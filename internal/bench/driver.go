@@ -35,10 +35,11 @@ type DriverConn interface {
 	// answered; a refusal that comes later goes to Read's refused. It is
 	// not called concurrently with itself.
 	Publish(room, data string) error
-	// Read calls deliver with the data of each message that arrives and
-	// refused for each publish that the server refused, from one
-	// goroutine at a time, until the connection ends, and returns why.
-	// It is called once, before the client's first Publish.
+	// Read calls deliver with the data of each message that arrives, one
+	// call at a time, and refused for each publish that the server
+	// refused (from any goroutine), until the connection ends, and
+	// returns why. What arrived before Read was called is delivered
+	// first. It is called once, before the client's first Publish.
 	Read(deliver func(data []byte), refused func()) error
 	// Close ends the connection and makes Read return. It may be called
 	// more than once, and concurrently with Read.
