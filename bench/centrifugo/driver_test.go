@@ -24,7 +24,11 @@ func TestMain(m *testing.M) {
 	// centrifuge-go answers a publish made while its subscription was
 	// resubscribing from a goroutine that waits for the subscription or
 	// its read timeout, even after Close; it ends by itself.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/centrifugal/centrifuge-go.(*Subscription).onSubscribe.func1"))
+	// The stand-in server's node, after Shutdown, may still have a worker
+	// that waits a second before it unsubscribes an emptied channel.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/centrifugal/centrifuge-go.(*Subscription).onSubscribe.func1"),
+		goleak.IgnoreAnyFunction("github.com/centrifugal/centrifuge/internal/dissolve.(*Dissolver).runWorker"))
 }
 
 // server is a Centrifugo stand-in on 127.0.0.1: a node of centrifuge, the
