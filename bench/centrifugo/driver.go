@@ -151,6 +151,9 @@ func (c *conn) wait(ctx context.Context, done <-chan struct{}) error {
 		c.Close()
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.firstErr == nil || c.firstErr == c.why {
+			return c.why // a failed connect ends with its own error
+		}
 		return errors.Join(c.why, c.firstErr)
 	case <-ctx.Done():
 		c.Close()
